@@ -1,0 +1,22 @@
+//! The CloudFormation custom-resource runtime.
+//!
+//! A function implements [`CustomResource`] (its decisions on typed [`FromProperties`]) and calls
+//! [`run`]. The runtime guarantees one well-formed response per request: bad input, handler errors,
+//! panics and the Lambda deadline all become FAILED; long waits continue in new invocations.
+
+mod context;
+pub mod properties;
+mod request;
+pub mod response;
+pub mod response_url;
+mod runtime;
+
+pub use context::{ActiveWait, Ctx, Failure, MAX_WAIT, Success};
+pub use properties::{FromProperties, PropertyErrors, PropertyReader};
+pub use request::{ALWAYS_ACCEPTED_PROPERTIES, Continuation, Envelope, Request, RequestType};
+pub use response::{Response, Status};
+pub use response_url::{OriginGuard, ResponseSender};
+pub use runtime::{CustomResource, Outcome, Runtime, RuntimeError, handover_margin, run};
+
+#[cfg(test)]
+mod tests;

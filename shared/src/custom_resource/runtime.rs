@@ -1,0 +1,308 @@
+//! The runtime: turns every outcome of a request into exactly one response (or a continuation).
+//!
+//! `process` decides (pure apart from the handler's own calls): parse, validate, run the handler
+//! under a deadline guard, catch panics. `handle` delivers: the PUT to the ResponseURL, or the
+//! asynchronous self-invocation that continues a wait.
+
+use super::context::{Ctx, Failure, Success};
+use super::properties::{self, FromProperties};
+use super::request::{Envelope, Request, RequestType};
+use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
+use super::response_url::{OriginGuard, ResponseSender, SendError, UrlError};
+use crate::aws;
+use crate::clock::Clock;
+use aws_config::SdkConfig;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::{Value, json};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+/// A custom resource's decisions. The runtime does everything else.
+pub trait CustomResource: Send + Sync + 'static {
+    type Properties: FromProperties + Send + 'static;
+
+    fn create(&self, ctx: &Ctx, properties: Self::Properties) -> impl Future<Output = Result<Success, Failure>> + Send;
+
+    /// `old` is None when the previous properties no longer parse (e.g. written for another version).
+    fn update(
+        &self,
+        ctx: &Ctx,
+        properties: Self::Properties,
+        old: Option<Self::Properties>,
+    ) -> impl Future<Output = Result<Success, Failure>> + Send;
+
+    fn delete(&self, ctx: &Ctx, properties: Self::Properties) -> impl Future<Output = Result<Success, Failure>> + Send;
+}
+
+/// What to do with a request once its handler is done, failed, or out of time.
+#[derive(Debug)]
+pub enum Outcome {
+    Respond(Response),
+    /// Re-invoke the function with this payload; send nothing now.
+    Continue(Box<Envelope>),
+}
+
+/// Why an invocation returns an error to Lambda (only when no response could be delivered).
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("the event is not a CloudFormation custom-resource request: {0}")]
+    NotARequest(String),
+    #[error(transparent)]
+    ResponseUrl(#[from] UrlError),
+    #[error("the response could not be delivered: {0}")]
+    NotDelivered(#[from] SendError),
+}
+
+impl From<RuntimeError> for lambda_runtime::Diagnostic {
+    fn from(error: RuntimeError) -> Self {
+        let error_type = match error {
+            RuntimeError::NotARequest(_) => "NotACustomResourceRequest",
+            RuntimeError::ResponseUrl(_) => "ResponseUrlRefused",
+            RuntimeError::NotDelivered(_) => "ResponseNotDelivered",
+        };
+        Self { error_type: error_type.into(), error_message: error.to_string() }
+    }
+}
+
+/// How long before the Lambda deadline the guard stops the handler: room to send the response or the
+/// continuation. A fifth of the invocation's time, between 1 and 10 seconds.
+pub fn handover_margin(invocation_time: Duration) -> Duration {
+    (invocation_time / 5).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+pub struct Runtime<H> {
+    handler: Arc<H>,
+    guard: OriginGuard,
+    sender: ResponseSender,
+    lambda: aws_sdk_lambda::Client,
+}
+
+/// Runs `handler` as a Lambda function: the `main` of every custom-resource function.
+pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<(), lambda_runtime::Error> {
+    let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let runtime = runtime.clone();
+        async move { runtime.handle(event).await }
+    }))
+    .await
+}
+
+impl<H: CustomResource> Runtime<H> {
+    pub fn new(handler: H, guard: OriginGuard, lambda: aws_sdk_lambda::Client) -> Self {
+        Self { handler: Arc::new(handler), guard, sender: ResponseSender::new(), lambda }
+    }
+
+    pub fn handler(&self) -> &H {
+        &self.handler
+    }
+
+    /// One invocation: exactly one response to CloudFormation, or one continuation.
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, RuntimeError> {
+        let clock = Clock::system();
+        let (payload, context) = event.into_parts();
+        // serde's message names the field and type, never the payload (which holds the ResponseURL).
+        let envelope: Envelope = serde_json::from_value(payload).map_err(|err| {
+            tracing::error!(error = %err, "not a CloudFormation custom-resource request; nothing to respond to");
+            RuntimeError::NotARequest(err.to_string())
+        })?;
+        let request = &envelope.request;
+        let span = tracing::info_span!(
+            "custom_resource",
+            request_id = %request.request_id,
+            stack_id = %request.stack_id,
+            logical_id = %request.logical_resource_id,
+            request_type = %request.request_type,
+            invocation = envelope.continuation.as_ref().map_or(0, |c| c.invocation),
+        );
+        async move {
+            let url = self.guard.check(&envelope.request.response_url).inspect_err(|err| {
+                tracing::error!(error = %err, "refusing to contact the ResponseURL; no response sent");
+            })?;
+            let deadline = clock.instant_at(context.deadline);
+            let request = envelope.request.clone();
+            match self.process(envelope, clock, context.deadline).await {
+                Outcome::Respond(response) => self.respond(&url, response, deadline).await,
+                Outcome::Continue(next) => match self.continue_later(&context.invoked_function_arn, &next).await {
+                    Ok(()) => {
+                        tracing::info!("continuing in a new invocation");
+                        Ok(json!({"Continued": true}))
+                    }
+                    Err(err) => {
+                        let failure = Failure::new(format!("Could not continue the wait in a new invocation: {err}"));
+                        let kind = request.kind().unwrap_or(RequestType::Update);
+                        self.respond(&url, failed(&request, kind, failure), deadline).await
+                    }
+                },
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Decides the response (or continuation) for one invocation.
+    pub async fn process(&self, envelope: Envelope, clock: Clock, deadline_ms: u64) -> Outcome {
+        let Envelope { request, continuation } = envelope;
+        let Some(kind) = request.kind() else {
+            let reason = format!("Unknown RequestType {:?}: expected Create, Update or Delete", request.request_type);
+            return Outcome::Respond(failed(&request, RequestType::Update, Failure::new(reason)));
+        };
+        if kind == RequestType::Delete
+            && request.physical_resource_id.as_deref().is_some_and(response::is_failed_create_id)
+        {
+            tracing::info!("delete of a resource whose create failed: nothing to undo");
+            let id = request.physical_resource_id.clone().unwrap_or_default();
+            return Outcome::Respond(succeeded(&request, Success::new(id)));
+        }
+        let properties = match properties::parse::<H::Properties>(&request.resource_properties) {
+            Ok(properties) => properties,
+            // A Delete must not strand a stack over properties it can no longer act on.
+            Err(errors) if kind == RequestType::Delete => {
+                tracing::warn!(%errors, "delete with invalid properties: nothing this function can act on");
+                let id = request.physical_resource_id.clone().unwrap_or_else(|| response::failed_create_id(&request.request_id));
+                return Outcome::Respond(succeeded(&request, Success::new(id)));
+            }
+            Err(errors) => return Outcome::Respond(failed(&request, kind, Failure::new(errors.to_string()))),
+        };
+        let old = request.old_resource_properties.as_ref().and_then(|old| properties::parse(old).ok());
+        tracing::info!("handling request");
+
+        let now_ms = clock.now_ms();
+        let margin = handover_margin(Duration::from_millis(deadline_ms.saturating_sub(now_ms)));
+        let handover_at = clock.instant_at(deadline_ms.saturating_sub(margin.as_millis() as u64));
+        let ctx = Arc::new(Ctx::new(request.clone(), kind, clock, continuation));
+
+        let handler = self.handler.clone();
+        let task_ctx = ctx.clone();
+        let mut task = tokio::spawn(async move {
+            let ctx = &*task_ctx;
+            match kind {
+                RequestType::Create => handler.create(ctx, properties).await,
+                RequestType::Update => handler.update(ctx, properties, old).await,
+                RequestType::Delete => handler.delete(ctx, properties).await,
+            }
+        });
+        let finished = tokio::select! {
+            joined = &mut task => Some(joined),
+            () = tokio::time::sleep_until(handover_at) => None,
+        };
+        let outcome = match finished {
+            Some(Ok(Ok(success))) => match check_physical_id(&success.physical_resource_id) {
+                Ok(()) => succeeded(&request, success),
+                Err(problem) => failed(&request, kind, Failure::new(problem)),
+            },
+            Some(Ok(Err(failure))) => failed(&request, kind, failure),
+            Some(Err(join_error)) => {
+                let message = panic_message(join_error);
+                tracing::error!(panic = %message, "handler panicked");
+                failed(&request, kind, Failure::new(format!("Internal error: the function panicked: {message}")))
+            }
+            None => {
+                task.abort();
+                match ctx.active_wait() {
+                    Some(wait) => {
+                        tracing::info!(waiting_for = %wait.what, elapsed_s = ctx.elapsed().as_secs(), "invocation ending during a wait");
+                        let continuation = ctx.continuation();
+                        return Outcome::Continue(Box::new(Envelope { request, continuation: Some(continuation) }));
+                    }
+                    None => failed(
+                        &request,
+                        kind,
+                        Failure::new(format!(
+                            "The function ran out of time: the Lambda invocation ends in {} s and the request was \
+                             not done; raise the function's Timeout",
+                            margin.as_secs()
+                        )),
+                    ),
+                }
+            }
+        };
+        Outcome::Respond(outcome)
+    }
+
+    async fn respond(&self, url: &reqwest::Url, response: Response, deadline: Instant) -> Result<Value, RuntimeError> {
+        let status = response.status;
+        match status {
+            Status::Success if response.no_echo => tracing::info!(physical_id = %response.physical_resource_id, "SUCCESS (NoEcho data not logged)"),
+            Status::Success => tracing::info!(physical_id = %response.physical_resource_id, data = ?response.data, "SUCCESS"),
+            Status::Failed => tracing::warn!(physical_id = %response.physical_resource_id, reason = response.reason.as_deref().unwrap_or(""), "FAILED"),
+        }
+        let physical_id = response.physical_resource_id.clone();
+        let attempts = self.sender.send(url, response.into_body(), deadline).await.inspect_err(|err| {
+            tracing::error!(error = %err, "the response could not be delivered");
+        })?;
+        Ok(json!({"Status": status, "PhysicalResourceId": physical_id, "Attempts": attempts}))
+    }
+
+    async fn continue_later(&self, function_arn: &str, next: &Envelope) -> Result<(), String> {
+        let payload = serde_json::to_vec(next).map_err(|err| err.to_string())?;
+        self.lambda
+            .invoke()
+            .function_name(function_arn)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| aws::describe(&err))
+    }
+}
+
+fn succeeded(request: &Request, success: Success) -> Response {
+    Response {
+        status: Status::Success,
+        reason: None,
+        physical_resource_id: success.physical_resource_id,
+        stack_id: request.stack_id.clone(),
+        request_id: request.request_id.clone(),
+        logical_resource_id: request.logical_resource_id.clone(),
+        no_echo: success.no_echo,
+        data: success.data,
+    }
+}
+
+fn failed(request: &Request, kind: RequestType, failure: Failure) -> Response {
+    let physical_resource_id = failure.physical_resource_id.unwrap_or_else(|| match (kind, &request.physical_resource_id) {
+        (RequestType::Create, _) | (_, None) => response::failed_create_id(&request.request_id),
+        (_, Some(id)) => id.clone(),
+    });
+    Response {
+        status: Status::Failed,
+        reason: Some(failure.reason),
+        physical_resource_id,
+        stack_id: request.stack_id.clone(),
+        request_id: request.request_id.clone(),
+        logical_resource_id: request.logical_resource_id.clone(),
+        no_echo: false,
+        data: Default::default(),
+    }
+}
+
+fn check_physical_id(id: &str) -> Result<(), String> {
+    if id.is_empty() {
+        Err("Internal error: the function returned an empty PhysicalResourceId".into())
+    } else if id.len() > MAX_PHYSICAL_ID_BYTES {
+        Err(format!(
+            "Internal error: the PhysicalResourceId is {} bytes, over CloudFormation's limit of {MAX_PHYSICAL_ID_BYTES}",
+            id.len()
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+fn panic_message(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return "the handler was cancelled".into();
+    }
+    let payload = error.into_panic();
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}

@@ -1,0 +1,11 @@
+//! Shared plumbing of the toolkit's Lambda functions.
+//!
+//! - [`custom_resource`]: the CloudFormation custom-resource runtime. A function supplies its decisions
+//!   (create, update, delete on typed properties); the runtime guarantees exactly one well-formed
+//!   response per request, whatever happens.
+//! - [`aws`]: SDK configuration and error helpers used by every function.
+//! - [`clock`]: wall-clock time that follows tokio's clock, so waits are testable with paused time.
+
+pub mod aws;
+pub mod clock;
+pub mod custom_resource;
