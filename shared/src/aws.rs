@@ -1,6 +1,7 @@
 //! SDK configuration and error helpers shared by every function.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+pub use aws_config::SdkConfig;
+use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -37,6 +38,30 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
 /// True when AWS refused the call for its rate (after the SDK's own retries).
 pub fn is_throttling<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
     error_code(err).is_some_and(|code| THROTTLING_CODES.contains(&code))
+}
+
+/// True when the call may well succeed if made again later: throttling, a server error, a timeout or
+/// a connection failure (all of which the SDK has already retried).
+pub fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool
+where
+    R: HttpStatus,
+{
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => is_throttling(err) || service.raw().status_code() >= 500,
+        _ => false,
+    }
+}
+
+/// The HTTP status of a raw response (implemented for the SDK's own response type).
+pub trait HttpStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HttpStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
 }
 
 /// A one-line description a CloudFormation user can act on: `Code: message` for a service error,

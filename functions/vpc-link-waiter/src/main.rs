@@ -1,1 +1,10 @@
-fn main(){}
+//! `vpc-link-waiter`: the Lambda entry point. Clients are built once, at init.
+
+use vpc_link_waiter::VpcLinkWaiter;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = shared::aws::load_config().await;
+    shared::custom_resource::run(VpcLinkWaiter::new(&config), &config).await
+}
