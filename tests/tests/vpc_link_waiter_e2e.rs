@@ -1,0 +1,184 @@
+//! End to end: the built `vpc-link-waiter` binary, run over the Lambda Runtime API as Lambda runs it,
+//! answering at a local ResponseURL receiver.
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use toolkit_tests::lambda::{LambdaEmulator, Outcome};
+use toolkit_tests::moto::MotoServer;
+use toolkit_tests::stub::{Reply, StubServer, response_receiver};
+use toolkit_tests::{function_binary, wait_for};
+
+const LINK: &str = "vl-e2e";
+const SECRET: &str = "do-not-log-me";
+
+fn create_request(response_url: String, properties: Value) -> Value {
+    let mut request: Value = serde_json::from_str(include_str!("../../events/vpc-link-waiter/create.json")).unwrap();
+    request["ResponseURL"] = json!(response_url);
+    request["ResourceProperties"] = properties;
+    request
+}
+
+/// API Gateway (V1) whose VPC link is PENDING for `pending_for`, then AVAILABLE: the state moto lacks.
+fn scripted_apigateway(pending_for: Duration) -> StubServer {
+    let started = Instant::now();
+    StubServer::start(move |request| {
+        if request.method == "GET" && request.path() == format!("/vpclinks/{LINK}") {
+            let status = if started.elapsed() < pending_for { "PENDING" } else { "AVAILABLE" };
+            Reply::json(200, &json!({
+                "id": LINK, "name": "e2e", "status": status, "statusMessage": "",
+                "targetArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1"]
+            }))
+        } else {
+            Reply::json(404, &json!({"message": "Invalid VPC link identifier specified"}))
+                .header("x-amzn-ErrorType", "NotFoundException")
+        }
+    })
+}
+
+fn env(apigateway: &StubServer, allowed_origin: Option<&StubServer>) -> Vec<(String, String)> {
+    let mut env = vec![("AWS_ENDPOINT_URL_API_GATEWAY".to_string(), apigateway.origin())];
+    if let Some(receiver) = allowed_origin {
+        env.push(("RESPONSE_URL_ALLOWED_ORIGINS".into(), receiver.origin()));
+    }
+    env
+}
+
+fn puts(receiver: &StubServer) -> Vec<toolkit_tests::stub::Recorded> {
+    receiver.recorded().into_iter().filter(|r| r.method == "PUT").collect()
+}
+
+#[test]
+fn a_wait_longer_than_the_invocation_continues_and_responds_exactly_once() {
+    let apigateway = scripted_apigateway(Duration::from_secs(8));
+    let receiver = response_receiver(0);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(3));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env(&apigateway, Some(&receiver)));
+    let started = Instant::now();
+    let response_url = format!("{}/cfn-responses/link-ready?X-Amz-Signature={SECRET}", receiver.origin());
+    let request = create_request(response_url.clone(), json!({"VpcLinkId": LINK, "TimeoutSeconds": "60"}));
+    lambda.invoke(request);
+
+    assert!(wait_for(Duration::from_secs(40), || !puts(&receiver).is_empty()), "no response within 40 s");
+    assert!(lambda.wait_until_idle(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(500)); // a second response, if any, would arrive now
+
+    let puts = puts(&receiver);
+    assert_eq!(puts.len(), 1, "exactly one response");
+    let body = puts[0].json();
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["PhysicalResourceId"], LINK);
+    assert_eq!(body["Data"]["Status"], "AVAILABLE");
+    let waited: u64 = body["Data"]["WaitedSeconds"].as_str().unwrap().parse().unwrap();
+    assert!((8..=14).contains(&waited), "WaitedSeconds {waited}");
+    assert_eq!(puts[0].header("content-type"), Some(""), "CloudFormation's presigned PUT wants an empty Content-Type");
+    assert_eq!(puts[0].url, "/cfn-responses/link-ready?X-Amz-Signature=do-not-log-me");
+
+    let invocations = lambda.invocations();
+    assert!(invocations.len() >= 3, "8 s of PENDING in 3 s invocations needs continuations: {}", invocations.len());
+    for (n, invocation) in invocations.iter().enumerate() {
+        assert!(matches!(invocation.outcome, Some(Outcome::Response(_))), "invocation {n} returned {:?}", invocation.outcome);
+        assert!(invocation.finished_at_ms.unwrap() <= invocation.deadline_ms, "invocation {n} finished after its deadline");
+        assert_eq!(invocation.from_invoke_api, n > 0);
+        assert_eq!(invocation.payload["RequestId"], "6f1d2c9e-1f1e-4d2b-8f55-3b3c0c7e8a11");
+        assert_eq!(invocation.payload["ResponseURL"], response_url.as_str());
+        if n > 0 {
+            let continuation = &invocation.payload["ToolkitContinuation"];
+            assert_eq!(continuation["Invocation"], n);
+            assert_eq!(continuation["FirstInvokedAtMs"], invocations[1].payload["ToolkitContinuation"]["FirstInvokedAtMs"]);
+        }
+    }
+
+    // Polling pace across all invocations: at most 0.5 GetVpcLink calls per second, and AVAILABLE
+    // (from 8 s on) seen within 5 s.
+    let polls: Vec<Instant> = apigateway.recorded().iter().map(|r| r.at).collect();
+    let span = (*polls.last().unwrap() - polls[0]).as_secs_f64();
+    assert!(polls.len() >= 3);
+    assert!((polls.len() - 1) as f64 / span <= 0.5, "{} calls in {span:.1} s", polls.len());
+    let seen_available_after = puts[0].at - started;
+    assert!(seen_available_after <= Duration::from_secs(8 + 5), "AVAILABLE seen after {seen_available_after:?}");
+
+    let logs = lambda.logs();
+    assert!(logs.contains("continuing in a new invocation"), "{logs}");
+    assert!(!logs.contains(SECRET), "the ResponseURL's signature reached the logs:\n{logs}");
+    eprintln!("init time (process start to first Runtime API next): {:?}", lambda.init_time().unwrap());
+}
+
+#[test]
+fn a_response_url_at_a_forbidden_origin_is_never_contacted() {
+    let apigateway = scripted_apigateway(Duration::ZERO);
+    let receiver = response_receiver(0);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(10));
+    // No RESPONSE_URL_ALLOWED_ORIGINS: only Amazon S3 over https may be contacted.
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env(&apigateway, None));
+    let url = format!("{}/cfn-responses/key?X-Amz-Signature={SECRET}", receiver.origin());
+    lambda.invoke(create_request(url, json!({"VpcLinkId": LINK})));
+
+    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(receiver.recorded().is_empty(), "the forbidden origin was contacted");
+    assert!(apigateway.recorded().is_empty(), "the request was processed without a way to answer it");
+    let invocations = lambda.invocations();
+    assert_eq!(invocations.len(), 1);
+    let Some(Outcome::Error(error)) = &invocations[0].outcome else { panic!("expected an invocation error") };
+    assert_eq!(error["errorType"], "ResponseUrlRefused");
+    let logs = lambda.logs();
+    assert!(logs.contains("refusing to contact the ResponseURL"), "{logs}");
+    assert!(!logs.contains(SECRET), "{logs}");
+}
+
+#[test]
+fn a_receiver_failing_twice_gets_exactly_one_accepted_response() {
+    let apigateway = scripted_apigateway(Duration::ZERO);
+    let receiver = response_receiver(2);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env(&apigateway, Some(&receiver)));
+    let url = format!("{}/cfn-responses/key?X-Amz-Signature={SECRET}", receiver.origin());
+    lambda.invoke(create_request(url, json!({"VpcLinkId": LINK})));
+
+    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(300));
+    let puts = puts(&receiver);
+    let answers: Vec<u16> = puts.iter().map(|p| p.answered).collect();
+    assert_eq!(answers, [500, 500, 200]);
+    assert!(puts.iter().all(|p| p.json() == puts[2].json()), "every attempt carries the same response");
+    assert_eq!(puts[2].json()["Status"], "SUCCESS");
+    let invocations = lambda.invocations();
+    assert_eq!(invocations.len(), 1, "the invocation succeeded, so Lambda would not retry it");
+    let Some(Outcome::Response(result)) = &invocations[0].outcome else { panic!("{:?}", invocations[0].outcome) };
+    assert_eq!(result["Attempts"], 3);
+}
+
+#[tokio::test]
+async fn create_and_delete_against_moto() {
+    let moto = MotoServer::start();
+    moto.create_bucket("cfn-responses").await;
+    let link = aws_sdk_apigateway::Client::new(&moto.sdk_config())
+        .create_vpc_link()
+        .name("e2e")
+        .target_arns("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1")
+        .send()
+        .await
+        .unwrap();
+    let id = link.id().unwrap().to_string();
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    let mut env = moto.function_env();
+    env.push(("RESPONSE_URL_ALLOWED_ORIGINS".into(), moto.endpoint.clone()));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env);
+
+    lambda.invoke(create_request(moto.response_url("cfn-responses", "create"), json!({"VpcLinkId": id})));
+    let mut delete: Value = serde_json::from_str(include_str!("../../events/vpc-link-waiter/delete.json")).unwrap();
+    delete["ResponseURL"] = json!(moto.response_url("cfn-responses", "delete"));
+    delete["PhysicalResourceId"] = json!(id);
+    delete["ResourceProperties"]["VpcLinkId"] = json!(id);
+    lambda.invoke(delete);
+    // The function runs in its own process: blocking this test's thread while it works is fine.
+    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
+    assert_eq!(lambda.invocations().len(), 2);
+
+    let created = moto.read_response("cfn-responses", "create").await.expect("create answered");
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(created["Data"]["VpcLinkVersion"], "V1");
+    let deleted = moto.read_response("cfn-responses", "delete").await.expect("delete answered");
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert_eq!(deleted["PhysicalResourceId"], id.as_str());
+}
