@@ -17,10 +17,7 @@ pub struct Clock {
 impl Clock {
     /// Anchors the clock at the current system time.
     pub fn system() -> Self {
-        let epoch_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let epoch_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
         Self::anchored_at(epoch_ms)
     }
 

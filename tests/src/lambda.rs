@@ -25,6 +25,7 @@ pub struct Invocation {
     pub request_id: String,
     pub payload: Value,
     pub deadline_ms: u64,
+    pub started_at: Instant,
     /// True when the function itself queued it through Lambda Invoke.
     pub from_invoke_api: bool,
     pub outcome: Option<Outcome>,
@@ -120,7 +121,9 @@ impl LambdaEmulator {
     pub fn wait_until_idle(&self, timeout: Duration) -> bool {
         crate::wait_for(timeout, || {
             let state = self.shared.state.lock().unwrap();
-            !state.invocations.is_empty() && state.queue.is_empty() && state.invocations.iter().all(|i| i.outcome.is_some())
+            !state.invocations.is_empty()
+                && state.queue.is_empty()
+                && state.invocations.iter().all(|i| i.outcome.is_some())
         })
     }
 
@@ -196,6 +199,7 @@ fn next_invocation(shared: &Shared, timeout: Duration) -> Reply {
                 request_id: request_id.clone(),
                 payload: payload.clone(),
                 deadline_ms,
+                started_at: Instant::now(),
                 from_invoke_api,
                 outcome: None,
                 finished_at_ms: None,

@@ -43,7 +43,11 @@ impl Reply {
     }
 
     pub fn json(status: u16, body: &serde_json::Value) -> Self {
-        Self { status, headers: vec![("Content-Type".into(), "application/json".into())], body: body.to_string().into_bytes() }
+        Self {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
@@ -125,5 +129,29 @@ pub fn response_receiver(failures: usize) -> StubServer {
         let mut count = count.lock().unwrap();
         *count += 1;
         if *count <= failures { Reply::status(500) } else { Reply::status(200) }
+    })
+}
+
+/// The VPC link id the scripted API Gateway knows.
+pub const SCRIPTED_LINK: &str = "vl-scripted";
+
+/// API Gateway (V1) whose VPC link [`SCRIPTED_LINK`] is PENDING for `pending_for`, then AVAILABLE:
+/// the state moto cannot show. Every other id is NotFoundException.
+pub fn scripted_apigateway(pending_for: std::time::Duration) -> StubServer {
+    let started = Instant::now();
+    StubServer::start(move |request| {
+        if request.method == "GET" && request.path() == format!("/vpclinks/{SCRIPTED_LINK}") {
+            let status = if started.elapsed() < pending_for { "PENDING" } else { "AVAILABLE" };
+            Reply::json(
+                200,
+                &serde_json::json!({
+                    "id": SCRIPTED_LINK, "name": "scripted", "status": status, "statusMessage": "",
+                    "targetArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1"]
+                }),
+            )
+        } else {
+            Reply::json(404, &serde_json::json!({"message": "Invalid VPC link identifier specified"}))
+                .header("x-amzn-ErrorType", "NotFoundException")
+        }
     })
 }

@@ -5,10 +5,10 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
 use toolkit_tests::moto::MotoServer;
-use toolkit_tests::stub::{Reply, StubServer, response_receiver};
+use toolkit_tests::stub::{StubServer, response_receiver, scripted_apigateway};
 use toolkit_tests::{function_binary, wait_for};
 
-const LINK: &str = "vl-e2e";
+const LINK: &str = toolkit_tests::stub::SCRIPTED_LINK;
 const SECRET: &str = "do-not-log-me";
 
 fn create_request(response_url: String, properties: Value) -> Value {
@@ -16,23 +16,6 @@ fn create_request(response_url: String, properties: Value) -> Value {
     request["ResponseURL"] = json!(response_url);
     request["ResourceProperties"] = properties;
     request
-}
-
-/// API Gateway (V1) whose VPC link is PENDING for `pending_for`, then AVAILABLE: the state moto lacks.
-fn scripted_apigateway(pending_for: Duration) -> StubServer {
-    let started = Instant::now();
-    StubServer::start(move |request| {
-        if request.method == "GET" && request.path() == format!("/vpclinks/{LINK}") {
-            let status = if started.elapsed() < pending_for { "PENDING" } else { "AVAILABLE" };
-            Reply::json(200, &json!({
-                "id": LINK, "name": "e2e", "status": status, "statusMessage": "",
-                "targetArns": ["arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/nlb/1"]
-            }))
-        } else {
-            Reply::json(404, &json!({"message": "Invalid VPC link identifier specified"}))
-                .header("x-amzn-ErrorType", "NotFoundException")
-        }
-    })
 }
 
 fn env(apigateway: &StubServer, allowed_origin: Option<&StubServer>) -> Vec<(String, String)> {
@@ -76,15 +59,25 @@ fn a_wait_longer_than_the_invocation_continues_and_responds_exactly_once() {
     let invocations = lambda.invocations();
     assert!(invocations.len() >= 3, "8 s of PENDING in 3 s invocations needs continuations: {}", invocations.len());
     for (n, invocation) in invocations.iter().enumerate() {
-        assert!(matches!(invocation.outcome, Some(Outcome::Response(_))), "invocation {n} returned {:?}", invocation.outcome);
-        assert!(invocation.finished_at_ms.unwrap() <= invocation.deadline_ms, "invocation {n} finished after its deadline");
+        assert!(
+            matches!(invocation.outcome, Some(Outcome::Response(_))),
+            "invocation {n} returned {:?}",
+            invocation.outcome
+        );
+        assert!(
+            invocation.finished_at_ms.unwrap() <= invocation.deadline_ms,
+            "invocation {n} finished after its deadline"
+        );
         assert_eq!(invocation.from_invoke_api, n > 0);
         assert_eq!(invocation.payload["RequestId"], "6f1d2c9e-1f1e-4d2b-8f55-3b3c0c7e8a11");
         assert_eq!(invocation.payload["ResponseURL"], response_url.as_str());
         if n > 0 {
             let continuation = &invocation.payload["ToolkitContinuation"];
             assert_eq!(continuation["Invocation"], n);
-            assert_eq!(continuation["FirstInvokedAtMs"], invocations[1].payload["ToolkitContinuation"]["FirstInvokedAtMs"]);
+            assert_eq!(
+                continuation["FirstInvokedAtMs"],
+                invocations[1].payload["ToolkitContinuation"]["FirstInvokedAtMs"]
+            );
         }
     }
 

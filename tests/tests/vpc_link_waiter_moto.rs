@@ -8,7 +8,8 @@ use toolkit_tests::moto::MotoServer;
 use vpc_link_waiter::VpcLinkWaiter;
 
 const BUCKET: &str = "cfn-responses";
-const NLB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/50dc6c495c0c9188";
+const NLB_ARN: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/50dc6c495c0c9188";
 
 struct Fixture {
     moto: MotoServer,
@@ -32,7 +33,8 @@ impl Fixture {
     /// Sends one request through the runtime; returns what CloudFormation would read.
     async fn send(&self, request_type: &str, physical_id: Option<&str>, properties: Value) -> Value {
         let key = format!("response-{}", toolkit_tests::free_port());
-        let mut request: Value = serde_json::from_str(include_str!("../../events/vpc-link-waiter/create.json")).unwrap();
+        let mut request: Value =
+            serde_json::from_str(include_str!("../../events/vpc-link-waiter/create.json")).unwrap();
         request["RequestType"] = json!(request_type);
         request["ResponseURL"] = json!(self.moto.response_url(BUCKET, &key));
         request["ResourceProperties"] = properties;
@@ -42,7 +44,10 @@ impl Fixture {
         let mut context = lambda_runtime::Context::default();
         context.deadline = toolkit_tests::wall_ms() + 60_000;
         context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vpc-link-waiter".into();
-        self.runtime.handle(lambda_runtime::LambdaEvent::new(request, context)).await.expect("a response was delivered");
+        self.runtime
+            .handle(lambda_runtime::LambdaEvent::new(request, context))
+            .await
+            .expect("a response was delivered");
         self.moto.read_response(BUCKET, &key).await.expect("a response object was written")
     }
 
@@ -64,7 +69,10 @@ async fn available_v1_link_succeeds_with_its_attributes() {
     let response = f.send("Create", None, json!({"VpcLinkId": id, "TimeoutSeconds": "60"})).await;
     assert_eq!(response["Status"], "SUCCESS", "{response}");
     assert_eq!(response["PhysicalResourceId"], id);
-    assert_eq!(response["StackId"], "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/5b0b2a30-7f3c-11ef-9d3c-0a1b2c3d4e5f");
+    assert_eq!(
+        response["StackId"],
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/5b0b2a30-7f3c-11ef-9d3c-0a1b2c3d4e5f"
+    );
     assert_eq!(response["LogicalResourceId"], "LinkReady");
     let data = &response["Data"];
     assert_eq!(data["VpcLinkId"], id);

@@ -5,10 +5,10 @@
 //! not know the id), `TimeoutSeconds` (1..=3600, default 1800).
 //! Attributes: `VpcLinkId`, `VpcLinkVersion`, `Status`, `TargetArns`, `WaitedSeconds`.
 
-use shared::aws::SdkConfig;
 use serde::{Deserialize, Serialize};
 use shared::aws;
-use shared::custom_resource::{CustomResource, Ctx, Failure, FromProperties, PropertyReader, Success};
+use shared::aws::SdkConfig;
+use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
 use std::fmt;
 use std::task::Poll;
 use std::time::Duration;
@@ -43,7 +43,9 @@ impl FromProperties for Properties {
     fn read(p: &mut PropertyReader) -> Self {
         Properties {
             vpc_link_id: p.required_string("VpcLinkId"),
-            version: p.one_of("VpcLinkVersion", &["V1", "V2"]).map(|v| if v == "V1" { Version::V1 } else { Version::V2 }),
+            version: p
+                .one_of("VpcLinkVersion", &["V1", "V2"])
+                .map(|v| if v == "V1" { Version::V1 } else { Version::V2 }),
             timeout: Duration::from_secs(p.integer_in("TimeoutSeconds", 1..=3600, 1800)),
         }
     }

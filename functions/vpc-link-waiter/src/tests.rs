@@ -61,7 +61,8 @@ fn waiter(v1_rules: &[&Rule], v2_rules: &[&Rule]) -> VpcLinkWaiter {
 }
 
 fn ctx(kind: RequestType, props: Value) -> (Ctx, Properties) {
-    let mut request: Request = serde_json::from_str(include_str!("../../../events/vpc-link-waiter/create.json")).unwrap();
+    let mut request: Request =
+        serde_json::from_str(include_str!("../../../events/vpc-link-waiter/create.json")).unwrap();
     request.resource_properties = props.as_object().unwrap().clone();
     let parsed = properties::parse::<Properties>(&request.resource_properties).unwrap();
     (Ctx::new(request, kind, Clock::anchored_at(1_800_000_000_000), None), parsed)
@@ -69,14 +70,19 @@ fn ctx(kind: RequestType, props: Value) -> (Ctx, Properties) {
 
 #[test]
 fn properties_read_the_contract() {
-    let (_, props) = ctx(RequestType::Create, json!({"VpcLinkId": "vl-1", "VpcLinkVersion": "v2", "TimeoutSeconds": "60"}));
-    assert_eq!(props, Properties { vpc_link_id: "vl-1".into(), version: Some(Version::V2), timeout: Duration::from_secs(60) });
+    let (_, props) =
+        ctx(RequestType::Create, json!({"VpcLinkId": "vl-1", "VpcLinkVersion": "v2", "TimeoutSeconds": "60"}));
+    assert_eq!(
+        props,
+        Properties { vpc_link_id: "vl-1".into(), version: Some(Version::V2), timeout: Duration::from_secs(60) }
+    );
     let (_, props) = ctx(RequestType::Create, json!({"VpcLinkId": "vl-1"}));
     assert_eq!(props.version, None);
     assert_eq!(props.timeout, Duration::from_secs(1800));
-    let errors = properties::parse::<Properties>(json!({"VpcLinkVersion": "V3", "TimeoutSeconds": 4000}).as_object().unwrap())
-        .unwrap_err()
-        .to_string();
+    let errors =
+        properties::parse::<Properties>(json!({"VpcLinkVersion": "V3", "TimeoutSeconds": 4000}).as_object().unwrap())
+            .unwrap_err()
+            .to_string();
     assert!(errors.contains("Property VpcLinkId is required"), "{errors}");
     assert!(errors.contains(r#"Property VpcLinkVersion: expected one of V1, V2, got "V3""#), "{errors}");
     assert!(errors.contains("Property TimeoutSeconds: expected a whole number from 1 to 3600, got 4000"), "{errors}");
@@ -96,12 +102,19 @@ async fn pending_then_available_polls_every_4_s_and_reports_the_link() {
     let started = Instant::now();
     let success = waiter.create(&ctx, props).await.unwrap();
     assert_eq!(get.num_calls(), 4);
-    assert_eq!(started.elapsed(), Duration::from_secs(12), "4 calls in 12 s: 0.33 calls/s, each change seen within 4 s");
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_secs(12),
+        "4 calls in 12 s: 0.33 calls/s, each change seen within 4 s"
+    );
     assert_eq!(success.physical_resource_id, "vl-1");
     assert_eq!(success.data["VpcLinkId"], "vl-1");
     assert_eq!(success.data["VpcLinkVersion"], "V1");
     assert_eq!(success.data["Status"], "AVAILABLE");
-    assert_eq!(success.data["TargetArns"], "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal/abc");
+    assert_eq!(
+        success.data["TargetArns"],
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal/abc"
+    );
     assert_eq!(success.data["WaitedSeconds"], "12");
 }
 
@@ -231,7 +244,8 @@ async fn delete_makes_no_aws_call() {
     let v1 = mock!(aws_sdk_apigateway::Client::get_vpc_link).then_error(v1_not_found);
     let v2 = mock!(aws_sdk_apigatewayv2::Client::get_vpc_link).then_error(v2_not_found);
     let waiter = waiter(&[&v1], &[&v2]);
-    let mut request: Request = serde_json::from_str(include_str!("../../../events/vpc-link-waiter/delete.json")).unwrap();
+    let mut request: Request =
+        serde_json::from_str(include_str!("../../../events/vpc-link-waiter/delete.json")).unwrap();
     request.physical_resource_id = Some("vl-1".into());
     let props = properties::parse::<Properties>(&request.resource_properties).unwrap();
     let ctx = Ctx::new(request, RequestType::Delete, Clock::system(), None);

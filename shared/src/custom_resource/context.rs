@@ -81,10 +81,8 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(request: Request, kind: RequestType, clock: Clock, continuation: Option<Continuation>) -> Self {
-        let continuation = continuation.unwrap_or_else(|| Continuation {
-            first_invoked_at_ms: clock.now_ms(),
-            ..Continuation::default()
-        });
+        let continuation = continuation
+            .unwrap_or_else(|| Continuation { first_invoked_at_ms: clock.now_ms(), ..Continuation::default() });
         Self {
             request,
             kind,
@@ -273,9 +271,12 @@ mod tests {
     async fn times_out_at_the_resource_timeout_naming_what_was_awaited() {
         let ctx = ctx(json!({}), None);
         let failure = ctx
-            .poll_until("VPC link vl-1 to become AVAILABLE", Duration::from_secs(10), Duration::from_secs(4), || async {
-                Ok(Poll::<()>::Pending)
-            })
+            .poll_until(
+                "VPC link vl-1 to become AVAILABLE",
+                Duration::from_secs(10),
+                Duration::from_secs(4),
+                || async { Ok(Poll::<()>::Pending) },
+            )
             .await
             .unwrap_err();
         assert_eq!(

@@ -185,11 +185,7 @@ impl<'a> PropertyReader<'a> {
 /// A value as shown in an error: short, and never a whole nested document.
 fn shown(value: &Value) -> String {
     let text = value.to_string();
-    if text.chars().count() > 60 {
-        format!("{}...", text.chars().take(60).collect::<String>())
-    } else {
-        text
-    }
+    if text.chars().count() > 60 { format!("{}...", text.chars().take(60).collect::<String>()) } else { text }
 }
 
 #[cfg(test)]

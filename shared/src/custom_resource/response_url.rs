@@ -75,7 +75,9 @@ impl OriginGuard {
                 return Ok(url);
             }
             let listed = self.extra.iter().any(|o| {
-                o.scheme == url.scheme() && o.host == host && o.port.is_none_or(|p| Some(p) == url.port_or_known_default())
+                o.scheme == url.scheme()
+                    && o.host == host
+                    && o.port.is_none_or(|p| Some(p) == url.port_or_known_default())
             });
             if listed {
                 return Ok(url);
@@ -220,9 +222,9 @@ mod tests {
     fn anything_else_is_forbidden() {
         let guard = OriginGuard::s3_only();
         for url in [
-            "http://bucket.s3.amazonaws.com/key",                // not https
-            "https://bucket.s3.amazonaws.com:8443/key",          // not S3's port
-            "https://s3.amazonaws.com.evil.example/key",         // suffix trick
+            "http://bucket.s3.amazonaws.com/key",        // not https
+            "https://bucket.s3.amazonaws.com:8443/key",  // not S3's port
+            "https://s3.amazonaws.com.evil.example/key", // suffix trick
             "https://evil-s3.amazonaws.com.example.org/key",
             "https://abc.execute-api.us-east-1.amazonaws.com/x", // AWS, but not S3
             "https://amazonaws.com/key",

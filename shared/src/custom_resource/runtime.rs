@@ -163,7 +163,10 @@ impl<H: CustomResource> Runtime<H> {
             // A Delete must not strand a stack over properties it can no longer act on.
             Err(errors) if kind == RequestType::Delete => {
                 tracing::warn!(%errors, "delete with invalid properties: nothing this function can act on");
-                let id = request.physical_resource_id.clone().unwrap_or_else(|| response::failed_create_id(&request.request_id));
+                let id = request
+                    .physical_resource_id
+                    .clone()
+                    .unwrap_or_else(|| response::failed_create_id(&request.request_id));
                 return Outcome::Respond(succeeded(&request, Success::new(id)));
             }
             Err(errors) => return Outcome::Respond(failed(&request, kind, Failure::new(errors.to_string()))),
@@ -227,9 +230,15 @@ impl<H: CustomResource> Runtime<H> {
     async fn respond(&self, url: &reqwest::Url, response: Response, deadline: Instant) -> Result<Value, RuntimeError> {
         let status = response.status;
         match status {
-            Status::Success if response.no_echo => tracing::info!(physical_id = %response.physical_resource_id, "SUCCESS (NoEcho data not logged)"),
-            Status::Success => tracing::info!(physical_id = %response.physical_resource_id, data = ?response.data, "SUCCESS"),
-            Status::Failed => tracing::warn!(physical_id = %response.physical_resource_id, reason = response.reason.as_deref().unwrap_or(""), "FAILED"),
+            Status::Success if response.no_echo => {
+                tracing::info!(physical_id = %response.physical_resource_id, "SUCCESS (NoEcho data not logged)")
+            }
+            Status::Success => {
+                tracing::info!(physical_id = %response.physical_resource_id, data = ?response.data, "SUCCESS")
+            }
+            Status::Failed => {
+                tracing::warn!(physical_id = %response.physical_resource_id, reason = response.reason.as_deref().unwrap_or(""), "FAILED")
+            }
         }
         let physical_id = response.physical_resource_id.clone();
         let attempts = self.sender.send(url, response.into_body(), deadline).await.inspect_err(|err| {
@@ -266,10 +275,11 @@ fn succeeded(request: &Request, success: Success) -> Response {
 }
 
 fn failed(request: &Request, kind: RequestType, failure: Failure) -> Response {
-    let physical_resource_id = failure.physical_resource_id.unwrap_or_else(|| match (kind, &request.physical_resource_id) {
-        (RequestType::Create, _) | (_, None) => response::failed_create_id(&request.request_id),
-        (_, Some(id)) => id.clone(),
-    });
+    let physical_resource_id =
+        failure.physical_resource_id.unwrap_or_else(|| match (kind, &request.physical_resource_id) {
+            (RequestType::Create, _) | (_, None) => response::failed_create_id(&request.request_id),
+            (_, Some(id)) => id.clone(),
+        });
     Response {
         status: Status::Failed,
         reason: Some(failure.reason),

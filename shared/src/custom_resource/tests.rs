@@ -75,7 +75,12 @@ impl CustomResource for TestResource {
         self.act(ctx, props)
     }
 
-    fn update(&self, ctx: &Ctx, props: TestProps, _old: Option<TestProps>) -> impl Future<Output = Result<Success, Failure>> + Send {
+    fn update(
+        &self,
+        ctx: &Ctx,
+        props: TestProps,
+        _old: Option<TestProps>,
+    ) -> impl Future<Output = Result<Success, Failure>> + Send {
         self.act(ctx, props)
     }
 
@@ -167,7 +172,9 @@ async fn invalid_properties_are_failed_naming_them_without_calling_the_handler()
     assert_eq!(r.status, Status::Failed);
     assert_eq!(
         r.reason.as_deref(),
-        Some("Property Name is required; Unsupported property Nme (accepted: Name, ServiceToken, ServiceTimeout, Trigger)")
+        Some(
+            "Property Name is required; Unsupported property Nme (accepted: Name, ServiceToken, ServiceTimeout, Trigger)"
+        )
     );
     assert_eq!(runtime.handler().calls.load(Ordering::SeqCst), 0);
 }

@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+VENV   := .venv
+PYTHON ?= python3
+
+.PHONY: demo test venv lint unit bench clean
+
+## demo: moto on loopback, a VPC link, vpc-link-waiter driven over the Lambda Runtime API
+demo: venv
+	cargo run --quiet -p toolkit-tests --bin demo
+
+## test: install what the tests need, then every test, formatting, clippy and cfn-lint
+test: venv
+	cargo fmt --all --check
+	cargo test --workspace --all-targets
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+
+## venv: the pinned test tools (moto, cfn-lint) in .venv
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $@
+
+## bench: release build, binary size and init time (process start to first Runtime API request)
+bench:
+	cargo build --release -p vpc-link-waiter
+	TOOLKIT_BIN_DIR=target/release cargo test --release -p toolkit-tests --test bench_init -- --ignored --nocapture
+
+clean:
+	cargo clean
+	rm -rf $(VENV)
