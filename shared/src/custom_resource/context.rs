@@ -136,10 +136,10 @@ impl Ctx {
     /// the resource's timeout, CloudFormation's ServiceTimeout, or the one-hour limit.
     pub fn wait_limit(&self, timeout: Duration) -> (Duration, &'static str) {
         let mut limit = (timeout, "TimeoutSeconds");
-        if let Some(secs) = self.request.service_timeout_secs() {
-            if Duration::from_secs(secs) < limit.0 {
-                limit = (Duration::from_secs(secs), "ServiceTimeout");
-            }
+        if let Some(secs) = self.request.service_timeout_secs()
+            && Duration::from_secs(secs) < limit.0
+        {
+            limit = (Duration::from_secs(secs), "ServiceTimeout");
         }
         if MAX_WAIT < limit.0 {
             limit = (MAX_WAIT, "the one-hour custom-resource limit");
