@@ -175,3 +175,31 @@ async fn create_and_delete_against_moto() {
     assert_eq!(deleted["Status"], "SUCCESS");
     assert_eq!(deleted["PhysicalResourceId"], id.as_str());
 }
+
+#[test]
+fn logs_are_json_lines_carrying_request_stack_and_logical_ids() {
+    let apigateway = scripted_apigateway(Duration::ZERO);
+    let receiver = response_receiver(0);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    let mut env = env(&apigateway, Some(&receiver));
+    env.push(("AWS_LAMBDA_LOG_FORMAT".into(), "JSON".into()));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env);
+    let url = format!("{}/cfn-responses/key?X-Amz-Signature={SECRET}", receiver.origin());
+    lambda.invoke(create_request(url, json!({"VpcLinkId": LINK})));
+    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
+
+    let logs = lambda.logs();
+    let lines: Vec<Value> = logs.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let success = lines
+        .iter()
+        .find(|line| line["fields"]["message"] == "SUCCESS")
+        .unwrap_or_else(|| panic!("no JSON SUCCESS line in:\n{logs}"));
+    let span = &success["span"];
+    assert_eq!(span["request_id"], "6f1d2c9e-1f1e-4d2b-8f55-3b3c0c7e8a11", "{success}");
+    assert_eq!(
+        span["stack_id"],
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/5b0b2a30-7f3c-11ef-9d3c-0a1b2c3d4e5f"
+    );
+    assert_eq!(span["logical_id"], "LinkReady");
+    assert!(!logs.contains(SECRET));
+}
