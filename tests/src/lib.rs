@@ -20,7 +20,7 @@ pub fn free_port() -> u16 {
 /// current code. `TOOLKIT_BIN_DIR` points at prebuilt binaries instead (e.g. a release build).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
-        let path = Path::new(&dir).join(name);
+        let path = repo_root().join(dir.as_str()).join(name); // a relative dir is taken from the repository root
         assert!(path.is_file(), "{} not found (TOOLKIT_BIN_DIR={dir})", path.display());
         return path;
     }
