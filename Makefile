@@ -9,9 +9,14 @@ demo: venv
 	cargo run --quiet -p toolkit-tests --bin demo
 
 ## test: install what the tests need, then every test, formatting, clippy and cfn-lint
+# The function binaries are built first, alone, with their production features: the end-to-end
+# tests run exactly those. (`cargo test` would otherwise unify in dev-dependency features.)
+FUNCTIONS := vpc-link-waiter
+
 test: venv
 	cargo fmt --all --check
-	cargo test --workspace --all-targets
+	cargo build $(addprefix -p ,$(FUNCTIONS))
+	cargo test --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
 
@@ -25,7 +30,7 @@ $(VENV)/.installed: tests/requirements.txt
 
 ## bench: release build, binary size and init time (process start to first Runtime API request)
 bench:
-	cargo build --release -p vpc-link-waiter
+	cargo build --release $(addprefix -p ,$(FUNCTIONS))
 	TOOLKIT_BIN_DIR=target/release cargo test --release -p toolkit-tests --test bench_init -- --ignored --nocapture
 
 clean:

@@ -17,7 +17,9 @@ pub fn free_port() -> u16 {
 }
 
 /// Builds (if needed) and locates a function's debug binary, so end-to-end tests always run the
-/// current code. `TOOLKIT_BIN_DIR` points at prebuilt binaries instead (e.g. a release build).
+/// current code. The build is `cargo build -p NAME`, the production feature set, as `make test` does
+/// before running the tests (so here it is a no-op). `TOOLKIT_BIN_DIR` points at prebuilt binaries
+/// instead (e.g. a release build).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
         let path = repo_root().join(dir.as_str()).join(name); // a relative dir is taken from the repository root
