@@ -115,6 +115,16 @@ impl Ctx {
         self.invocation
     }
 
+    /// Wall-clock milliseconds now (follows tokio's clock in tests).
+    pub fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+
+    /// True when the active wait has run past its limit.
+    pub fn wait_expired(&self) -> bool {
+        self.active_wait().is_some_and(|wait| self.now_ms() >= wait.ends_at_ms)
+    }
+
     /// Time since the first invocation for this request started.
     pub fn elapsed(&self) -> Duration {
         Duration::from_millis(self.clock.now_ms().saturating_sub(self.first_invoked_at_ms))

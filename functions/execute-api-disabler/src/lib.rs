@@ -1,0 +1,286 @@
+//! `Custom::ExecuteApiEndpoint`: turns off an API's default `execute-api` endpoint and redeploys its
+//! stages, so that the change takes effect (CloudFormation sets the flag but never redeploys for it).
+//!
+//! Properties: `RestApiId` or `HttpApiId` (exactly one), `StageNames` (default: every stage),
+//! `Disabled` (default true), `RestoreOnDelete` (default true).
+//! Attributes: `ApiId`, `DisableExecuteApiEndpoint`, `Stages`, `DeploymentIds`.
+
+mod apis;
+
+pub use apis::{Apis, Deploy};
+use serde::{Deserialize, Serialize};
+use shared::aws::SdkConfig;
+use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, RequestType, Success};
+use std::fmt;
+use std::time::Duration;
+
+/// CreateDeployment is limited to one call per 5 s per account: successive redeploys keep that pace,
+/// and a throttled one waits at least that long before trying again.
+pub const DEPLOY_PACE: Duration = Duration::from_secs(5);
+/// The longest a throttled backoff grows to.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long the redeploys may keep being throttled before the request fails (ServiceTimeout, when
+/// shorter, bounds it too).
+pub const REDEPLOY_LIMIT: Duration = Duration::from_secs(900);
+/// `DeploymentIds` entry of an HTTP API stage with autoDeploy, which API Gateway redeploys itself.
+pub const AUTO_DEPLOYED: &str = "auto";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Api {
+    Rest(String),
+    Http(String),
+}
+
+impl Api {
+    pub fn id(&self) -> &str {
+        match self {
+            Api::Rest(id) | Api::Http(id) => id,
+        }
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Api::Rest(id) => write!(f, "REST API {id}"),
+            Api::Http(id) => write!(f, "HTTP API {id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Properties {
+    pub api: Api,
+    pub stage_names: Option<Vec<String>>,
+    pub disabled: bool,
+    pub restore_on_delete: bool,
+}
+
+impl FromProperties for Properties {
+    fn read(p: &mut PropertyReader) -> Self {
+        let rest = p.string("RestApiId");
+        let http = p.string("HttpApiId");
+        let api = match (rest, http) {
+            (Some(id), None) => Api::Rest(id),
+            (None, Some(id)) => Api::Http(id),
+            (Some(_), Some(_)) => {
+                p.error("Properties RestApiId and HttpApiId exclude each other: set exactly one");
+                Api::Rest(String::new())
+            }
+            (None, None) => {
+                p.error("Property RestApiId (REST API) or HttpApiId (HTTP API) is required");
+                Api::Rest(String::new())
+            }
+        };
+        Properties {
+            api,
+            stage_names: p.string_list("StageNames"),
+            disabled: p.bool_or("Disabled", true),
+            restore_on_delete: p.bool_or("RestoreOnDelete", true),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageInfo {
+    pub name: String,
+    pub auto_deploy: bool,
+    pub deployment_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiState {
+    pub disabled: bool,
+    pub stages: Vec<StageInfo>,
+}
+
+/// What to do to an API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Whether the flag must change.
+    pub patch: bool,
+    /// Target stages in order, each either redeployed by us or auto-deployed by API Gateway.
+    pub stages: Vec<(String, StageAction)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageAction {
+    Redeploy,
+    AutoDeployed,
+}
+
+/// The decision, given the API as it is: which flag value to write and which stages to redeploy.
+/// On Delete (restore), stages that no longer exist are passed over instead of failing the deletion.
+pub fn plan(
+    api: &Api,
+    state: &ApiState,
+    stage_names: Option<&[String]>,
+    disabled: bool,
+    restoring: bool,
+) -> Result<Plan, Failure> {
+    let known: Vec<&str> = state.stages.iter().map(|s| s.name.as_str()).collect();
+    let targets: Vec<&StageInfo> = match stage_names {
+        None => state.stages.iter().collect(),
+        Some(names) => {
+            let missing: Vec<&str> = names.iter().map(String::as_str).filter(|name| !known.contains(name)).collect();
+            if !missing.is_empty() && !restoring {
+                let stages = if known.is_empty() { "none".to_string() } else { known.join(", ") };
+                return Err(Failure::new(format!(
+                    "Stage{} {} not found in {api} (its stages: {stages})",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing.join(", ")
+                )));
+            }
+            names.iter().filter_map(|name| state.stages.iter().find(|s| &s.name == name)).collect()
+        }
+    };
+    if targets.is_empty() && !restoring {
+        return Err(Failure::new(format!(
+            "{api} has no stages, so the change cannot take effect: deploy the API to a stage first (an \
+             AWS::ApiGateway::Stage or a Deployment with StageName) and make this resource depend on it"
+        )));
+    }
+    let action = |stage: &StageInfo| if stage.auto_deploy { StageAction::AutoDeployed } else { StageAction::Redeploy };
+    Ok(Plan {
+        patch: state.disabled != disabled,
+        stages: targets.iter().map(|s| (s.name.clone(), action(s))).collect(),
+    })
+}
+
+/// Where a request got to, kept across invocations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Progress {
+    /// (stage, deployment id) of the stages redeployed so far.
+    deployed: Vec<(String, String)>,
+}
+
+pub struct ExecuteApiDisabler {
+    apis: Apis,
+}
+
+impl ExecuteApiDisabler {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self::from_clients(aws_sdk_apigateway::Client::new(config), aws_sdk_apigatewayv2::Client::new(config))
+    }
+
+    pub fn from_clients(rest: aws_sdk_apigateway::Client, http: aws_sdk_apigatewayv2::Client) -> Self {
+        Self { apis: Apis { rest, http } }
+    }
+
+    /// Sets the flag to `disabled` and redeploys the target stages so that it takes effect.
+    async fn apply(&self, ctx: &Ctx, props: &Properties, disabled: bool, restoring: bool) -> Result<Success, Failure> {
+        let api = &props.api;
+        let Some(state) = self.apis.read(api).await? else {
+            if restoring {
+                tracing::info!(%api, "API is gone: nothing to restore");
+                return Ok(Success::new(api.id()));
+            }
+            return Err(Failure::new(format!("{api} not found")));
+        };
+        let plan = plan(api, &state, props.stage_names.as_deref(), disabled, restoring)?;
+        if plan.patch {
+            tracing::info!(%api, disabled, "setting disableExecuteApiEndpoint");
+            self.apis.set_disabled(api, disabled).await?;
+        }
+        // From here on the API has changed: a failed Create keeps its id, so the Delete that
+        // CloudFormation sends on rollback restores it.
+        let keep_id = |failure: Failure| match ctx.request_type() {
+            RequestType::Create => failure.with_physical_id(api.id()),
+            _ => failure,
+        };
+        let deployment_ids = self.redeploy(ctx, api, &plan).await.map_err(keep_id)?;
+
+        let confirmed = self.apis.read(api).await.map_err(keep_id)?;
+        let now = confirmed.as_ref().map(|s| s.disabled);
+        if now != Some(disabled) {
+            return Err(keep_id(Failure::new(format!(
+                "{api} still reports disableExecuteApiEndpoint={} after the update to {disabled}",
+                now.map_or("(API gone)".to_string(), |v| v.to_string())
+            ))));
+        }
+        let names: Vec<&str> = plan.stages.iter().map(|(name, _)| name.as_str()).collect();
+        Ok(Success::new(api.id())
+            .with("ApiId", api.id())
+            .with("DisableExecuteApiEndpoint", disabled)
+            .with("Stages", names.join(","))
+            .with("DeploymentIds", deployment_ids.join(",")))
+    }
+
+    /// Redeploys the plan's stages one after another at CreateDeployment's pace, retrying throttled
+    /// calls. Progress is saved after each stage: a continuation picks up where this one stopped.
+    async fn redeploy(&self, ctx: &Ctx, api: &Api, plan: &Plan) -> Result<Vec<String>, Failure> {
+        let mut progress: Progress = ctx.progress().unwrap_or_default();
+        let to_redeploy = plan.stages.iter().filter(|(_, action)| *action == StageAction::Redeploy).count();
+        if to_redeploy > 0 {
+            ctx.begin_wait(format!("{to_redeploy} stage(s) of {api} to redeploy"), REDEPLOY_LIMIT);
+        }
+        let mut ids = Vec::with_capacity(plan.stages.len());
+        let mut deployed_here = false;
+        for (stage, action) in &plan.stages {
+            if *action == StageAction::AutoDeployed {
+                ids.push(AUTO_DEPLOYED.to_string());
+                continue;
+            }
+            if let Some((_, id)) = progress.deployed.iter().find(|(done, _)| done == stage) {
+                ids.push(id.clone());
+                continue;
+            }
+            if deployed_here {
+                tokio::time::sleep(DEPLOY_PACE).await;
+            }
+            let id = self.deploy_stage(ctx, api, stage).await?;
+            tracing::info!(%api, stage, deployment_id = %id, "stage redeployed");
+            deployed_here = true;
+            progress.deployed.push((stage.clone(), id.clone()));
+            ctx.save_progress(&progress);
+            ids.push(id);
+        }
+        ctx.end_wait();
+        Ok(ids)
+    }
+
+    async fn deploy_stage(&self, ctx: &Ctx, api: &Api, stage: &str) -> Result<String, Failure> {
+        let mut backoff = DEPLOY_PACE;
+        loop {
+            match self.apis.create_deployment(api, stage).await? {
+                Deploy::Deployed(id) => return Ok(id),
+                Deploy::Throttled(why) => {
+                    if ctx.wait_expired() {
+                        return Err(
+                            ctx.wait_timed_out(&format!("CreateDeployment of stage {stage} ({why})"), REDEPLOY_LIMIT)
+                        );
+                    }
+                    let jitter = Duration::from_millis(fastrand::u64(0..=1000));
+                    tracing::warn!(%api, stage, %why, backoff_s = backoff.as_secs(), "CreateDeployment throttled; retrying");
+                    tokio::time::sleep(backoff + jitter).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+}
+
+impl CustomResource for ExecuteApiDisabler {
+    type Properties = Properties;
+
+    async fn create(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
+        self.apply(ctx, &props, props.disabled, false).await
+    }
+
+    /// A new API id means a new PhysicalResourceId: CloudFormation then sends Delete for the old API,
+    /// which restores it.
+    async fn update(&self, ctx: &Ctx, props: Properties, _old: Option<Properties>) -> Result<Success, Failure> {
+        self.apply(ctx, &props, props.disabled, false).await
+    }
+
+    async fn delete(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
+        let id = ctx.physical_resource_id().unwrap_or(props.api.id()).to_string();
+        if props.restore_on_delete {
+            self.apply(ctx, &props, false, true).await?;
+        }
+        Ok(Success::new(id))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,10 @@
+//! `execute-api-disabler`: the Lambda entry point. Clients are built once, at init.
+
+use execute_api_disabler::ExecuteApiDisabler;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = shared::aws::load_config().await;
+    shared::custom_resource::run(ExecuteApiDisabler::new(&config), &config).await
+}
