@@ -3,11 +3,12 @@
 //! (moto's VPC links are AVAILABLE at once; PENDING and failure states are covered by the mock tests.)
 
 use serde_json::{Value, json};
-use shared::custom_resource::{OriginGuard, Runtime};
+use shared::custom_resource::Runtime;
+use toolkit_tests::cfn;
 use toolkit_tests::moto::MotoServer;
 use vpc_link_waiter::VpcLinkWaiter;
 
-const BUCKET: &str = "cfn-responses";
+const EVENT: &str = include_str!("../../events/vpc-link-waiter/create.json");
 const NLB_ARN: &str =
     "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/50dc6c495c0c9188";
 
@@ -20,10 +21,8 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let moto = MotoServer::start();
-    moto.create_bucket(BUCKET).await;
     let config = moto.sdk_config();
-    let guard = OriginGuard::with_extra_origins(&moto.endpoint).unwrap();
-    let runtime = Runtime::new(VpcLinkWaiter::new(&config), guard, aws_sdk_lambda::Client::new(&config));
+    let runtime = cfn::runtime(&moto, VpcLinkWaiter::new(&config)).await;
     let v1 = aws_sdk_apigateway::Client::new(&config);
     let v2 = aws_sdk_apigatewayv2::Client::new(&config);
     Fixture { moto, runtime, v1, v2 }
@@ -32,23 +31,7 @@ async fn fixture() -> Fixture {
 impl Fixture {
     /// Sends one request through the runtime; returns what CloudFormation would read.
     async fn send(&self, request_type: &str, physical_id: Option<&str>, properties: Value) -> Value {
-        let key = format!("response-{}", toolkit_tests::free_port());
-        let mut request: Value =
-            serde_json::from_str(include_str!("../../events/vpc-link-waiter/create.json")).unwrap();
-        request["RequestType"] = json!(request_type);
-        request["ResponseURL"] = json!(self.moto.response_url(BUCKET, &key));
-        request["ResourceProperties"] = properties;
-        if let Some(id) = physical_id {
-            request["PhysicalResourceId"] = json!(id);
-        }
-        let mut context = lambda_runtime::Context::default();
-        context.deadline = toolkit_tests::wall_ms() + 60_000;
-        context.invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:vpc-link-waiter".into();
-        self.runtime
-            .handle(lambda_runtime::LambdaEvent::new(request, context))
-            .await
-            .expect("a response was delivered");
-        self.moto.read_response(BUCKET, &key).await.expect("a response object was written")
+        cfn::send(&self.runtime, &self.moto, EVENT, request_type, physical_id, properties).await
     }
 
     async fn v1_link(&self) -> String {
