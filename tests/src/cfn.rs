@@ -52,3 +52,38 @@ pub async fn send<H: CustomResource>(
     runtime.handle(lambda_runtime::LambdaEvent::new(request, context)).await.expect("a response was delivered");
     moto.read_response(BUCKET, &key).await.expect("a response object was written")
 }
+
+/// Sends one request to a function binary running under `lambda` (as CloudFormation's asynchronous
+/// invoke would) and waits up to `timeout` for the response CloudFormation would read.
+pub async fn invoke(
+    lambda: &crate::lambda::LambdaEmulator,
+    moto: &MotoServer,
+    template: &str,
+    request_type: &str,
+    physical_id: Option<&str>,
+    properties: Value,
+    timeout: std::time::Duration,
+) -> Value {
+    let key = format!("response-{}", crate::free_port());
+    lambda.invoke(request(template, request_type, &moto.response_url(BUCKET, &key), physical_id, properties));
+    let until = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(response) = moto.read_response(BUCKET, &key).await {
+            return response;
+        }
+        assert!(
+            tokio::time::Instant::now() < until,
+            "no {request_type} response within {timeout:?}:\n{}",
+            lambda.logs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Environment for a function binary talking to moto and answering into moto's S3.
+pub fn moto_env(moto: &MotoServer) -> Vec<(String, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL".into(), moto.endpoint.clone()),
+        ("RESPONSE_URL_ALLOWED_ORIGINS".into(), moto.endpoint.clone()),
+    ]
+}

@@ -56,11 +56,6 @@ impl MotoServer {
             .build()
     }
 
-    /// Environment for a function process talking to this server through the SDK's own settings.
-    pub fn function_env(&self) -> Vec<(String, String)> {
-        vec![("AWS_ENDPOINT_URL".into(), self.endpoint.clone())]
-    }
-
     /// Creates an S3 bucket that stands in for CloudFormation's response bucket.
     pub async fn create_bucket(&self, bucket: &str) {
         let answer = reqwest::Client::new().put(format!("{}/{bucket}", self.endpoint)).send().await.unwrap();
@@ -89,4 +84,49 @@ impl Drop for MotoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A private REST API as the toolkit's users build it: `ANY /{proxy+}` through a VPC link to an
+/// NLB, deployed to `stages`. Returns the API id and its proxy resource id.
+pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str]) -> (String, String) {
+    let api = apigw.create_rest_api().name("private-api").send().await.unwrap();
+    let api_id = api.id().unwrap().to_string();
+    let resources = apigw.get_resources().rest_api_id(&api_id).send().await.unwrap();
+    let root = resources.items().iter().find(|r| r.path() == Some("/")).unwrap().id().unwrap().to_string();
+    let proxy =
+        apigw.create_resource().rest_api_id(&api_id).parent_id(root).path_part("{proxy+}").send().await.unwrap();
+    let proxy_id = proxy.id().unwrap().to_string();
+    apigw
+        .put_method()
+        .rest_api_id(&api_id)
+        .resource_id(&proxy_id)
+        .http_method("ANY")
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    let link = apigw
+        .create_vpc_link()
+        .name("nlb-link")
+        .target_arns("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/1")
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .put_integration()
+        .rest_api_id(&api_id)
+        .resource_id(&proxy_id)
+        .http_method("ANY")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .uri("http://internal-nlb.example/{proxy}")
+        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
+        .connection_id(link.id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    for stage in stages {
+        apigw.create_deployment().rest_api_id(&api_id).stage_name(*stage).send().await.unwrap();
+    }
+    (api_id, proxy_id)
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use shared::custom_resource::Runtime;
 use std::collections::HashMap;
 use toolkit_tests::cfn;
-use toolkit_tests::moto::MotoServer;
+use toolkit_tests::moto::{self, MotoServer};
 
 const EVENT: &str = include_str!("../../events/execute-api-disabler/create.json");
 
@@ -29,57 +29,8 @@ impl Fixture {
         cfn::send(&self.runtime, &self.moto, EVENT, request_type, physical_id, properties).await
     }
 
-    /// A private REST API as the toolkit's users build it: `ANY /{proxy+}` through a VPC link to an
-    /// NLB, deployed to `stages`. Returns the API id and its proxy resource id.
     async fn private_api(&self, stages: &[&str]) -> (String, String) {
-        let api = self.apigw.create_rest_api().name("private-api").send().await.unwrap();
-        let api_id = api.id().unwrap().to_string();
-        let resources = self.apigw.get_resources().rest_api_id(&api_id).send().await.unwrap();
-        let root = resources.items().iter().find(|r| r.path() == Some("/")).unwrap().id().unwrap().to_string();
-        let proxy = self
-            .apigw
-            .create_resource()
-            .rest_api_id(&api_id)
-            .parent_id(root)
-            .path_part("{proxy+}")
-            .send()
-            .await
-            .unwrap();
-        let proxy_id = proxy.id().unwrap().to_string();
-        self.apigw
-            .put_method()
-            .rest_api_id(&api_id)
-            .resource_id(&proxy_id)
-            .http_method("ANY")
-            .authorization_type("NONE")
-            .send()
-            .await
-            .unwrap();
-        let link = self
-            .apigw
-            .create_vpc_link()
-            .name("nlb-link")
-            .target_arns("arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/1")
-            .send()
-            .await
-            .unwrap();
-        self.apigw
-            .put_integration()
-            .rest_api_id(&api_id)
-            .resource_id(&proxy_id)
-            .http_method("ANY")
-            .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
-            .integration_http_method("ANY")
-            .uri("http://internal-nlb.example/{proxy}")
-            .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
-            .connection_id(link.id().unwrap())
-            .send()
-            .await
-            .unwrap();
-        for stage in stages {
-            self.apigw.create_deployment().rest_api_id(&api_id).stage_name(*stage).send().await.unwrap();
-        }
-        (api_id, proxy_id)
+        moto::private_rest_api(&self.apigw, stages).await
     }
 
     async fn flag(&self, api_id: &str) -> bool {

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
 use toolkit_tests::moto::MotoServer;
 use toolkit_tests::stub::{StubServer, response_receiver, scripted_apigateway};
-use toolkit_tests::{function_binary, wait_for};
+use toolkit_tests::{cfn, function_binary, wait_for};
 
 const LINK: &str = toolkit_tests::stub::SCRIPTED_LINK;
 const SECRET: &str = "do-not-log-me";
+const EVENT: &str = include_str!("../../events/vpc-link-waiter/create.json");
 
 fn create_request(response_url: String, properties: Value) -> Value {
-    let mut request: Value = serde_json::from_str(include_str!("../../events/vpc-link-waiter/create.json")).unwrap();
+    let mut request: Value = serde_json::from_str(EVENT).unwrap();
     request["ResponseURL"] = json!(response_url);
     request["ResourceProperties"] = properties;
     request
@@ -144,7 +145,7 @@ fn a_receiver_failing_twice_gets_exactly_one_accepted_response() {
 #[tokio::test]
 async fn create_and_delete_against_moto() {
     let moto = MotoServer::start();
-    moto.create_bucket("cfn-responses").await;
+    moto.create_bucket(cfn::BUCKET).await;
     let link = aws_sdk_apigateway::Client::new(&moto.sdk_config())
         .create_vpc_link()
         .name("e2e")
@@ -154,26 +155,16 @@ async fn create_and_delete_against_moto() {
         .unwrap();
     let id = link.id().unwrap().to_string();
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    let mut env = moto.function_env();
-    env.push(("RESPONSE_URL_ALLOWED_ORIGINS".into(), moto.endpoint.clone()));
-    lambda.spawn(&function_binary("vpc-link-waiter"), &env);
+    lambda.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env(&moto));
+    let timeout = Duration::from_secs(20);
 
-    lambda.invoke(create_request(moto.response_url("cfn-responses", "create"), json!({"VpcLinkId": id})));
-    let mut delete: Value = serde_json::from_str(include_str!("../../events/vpc-link-waiter/delete.json")).unwrap();
-    delete["ResponseURL"] = json!(moto.response_url("cfn-responses", "delete"));
-    delete["PhysicalResourceId"] = json!(id);
-    delete["ResourceProperties"]["VpcLinkId"] = json!(id);
-    lambda.invoke(delete);
-    // The function runs in its own process: blocking this test's thread while it works is fine.
-    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
-    assert_eq!(lambda.invocations().len(), 2);
-
-    let created = moto.read_response("cfn-responses", "create").await.expect("create answered");
+    let created = cfn::invoke(&lambda, &moto, EVENT, "Create", None, json!({"VpcLinkId": id}), timeout).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
     assert_eq!(created["Data"]["VpcLinkVersion"], "V1");
-    let deleted = moto.read_response("cfn-responses", "delete").await.expect("delete answered");
+    let deleted = cfn::invoke(&lambda, &moto, EVENT, "Delete", Some(&id), json!({"VpcLinkId": id}), timeout).await;
     assert_eq!(deleted["Status"], "SUCCESS");
     assert_eq!(deleted["PhysicalResourceId"], id.as_str());
+    assert_eq!(lambda.invocations().len(), 2);
 }
 
 #[test]

@@ -1,61 +1,87 @@
-//! `make demo`: vpc-link-waiter driven over the Lambda Runtime API against moto on loopback, as
-//! CloudFormation would drive it, printing each step and the responses CloudFormation would read.
+//! `make demo`: the toolkit's functions driven over the Lambda Runtime API against moto on loopback,
+//! as CloudFormation would drive them, printing each step and the responses CloudFormation would read.
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use toolkit_tests::cfn;
+use toolkit_tests::function_binary;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
-use toolkit_tests::moto::MotoServer;
-use toolkit_tests::stub::{SCRIPTED_LINK, StubServer, scripted_apigateway};
-use toolkit_tests::{function_binary, wait_for};
+use toolkit_tests::moto::{self, MotoServer};
+use toolkit_tests::stub::{Reply, SCRIPTED_LINK, StubServer, scripted_apigateway};
 
-const BUCKET: &str = "cfn-responses";
+const WAITER_EVENT: &str = include_str!("../../../events/vpc-link-waiter/create.json");
+const DISABLER_EVENT: &str = include_str!("../../../events/execute-api-disabler/create.json");
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(demo());
+}
+
+async fn demo() {
     let started = Instant::now();
-    println!("vpc-link-waiter demo: no AWS account needed, everything on 127.0.0.1\n");
+    println!("Toolkit demo: no AWS account needed, everything on 127.0.0.1");
 
     step(1, "Start moto (the local AWS emulator)");
     let moto = MotoServer::start();
-    runtime.block_on(moto.create_bucket(BUCKET));
-    println!("   moto at {}; bucket {BUCKET} stands in for CloudFormation's response bucket", moto.endpoint);
+    moto.create_bucket(cfn::BUCKET).await;
+    println!("   moto at {}; bucket {} stands in for CloudFormation's response bucket", moto.endpoint, cfn::BUCKET);
+    let apigw = aws_sdk_apigateway::Client::new(&moto.sdk_config());
 
-    step(2, "Create an API Gateway VPC link in moto");
+    step(
+        2,
+        "The private API's pieces in moto: a VPC link to an internal NLB, a REST API (ANY /{proxy+} over the link), stages prod and dev",
+    );
     let nlb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/50dc6c495c0c9188";
-    let link = runtime.block_on(async {
-        let client = aws_sdk_apigateway::Client::new(&moto.sdk_config());
-        client.create_vpc_link().name("demo-link").target_arns(nlb).send().await.expect("moto creates the link")
-    });
+    let link = apigw.create_vpc_link().name("demo-link").target_arns(nlb).send().await.expect("moto creates the link");
     let link_id = link.id().unwrap().to_string();
-    println!("   VPC link {link_id} -> {nlb} (status {})", link.status().map(|s| s.as_str()).unwrap_or("?"));
+    let (api_id, _) = moto::private_rest_api(&apigw, &["prod", "dev"]).await;
+    println!("   VPC link {link_id} (status {}), REST API {api_id}", link.status().map_or("?", |s| s.as_str()));
 
-    step(3, "Build vpc-link-waiter and run it over the Lambda Runtime API");
-    let binary = function_binary("vpc-link-waiter");
-    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    let mut env = moto.function_env();
-    env.push(("RESPONSE_URL_ALLOWED_ORIGINS".into(), moto.endpoint.clone()));
-    lambda.spawn(&binary, &env);
-    println!("   {} (Timeout 30 s per invocation)", binary.display());
+    step(3, "Build the functions and run them over the Lambda Runtime API (Timeout 30 s per invocation)");
+    let mut waiter = LambdaEmulator::start(Duration::from_secs(30));
+    waiter.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env(&moto));
+    let mut disabler = LambdaEmulator::start(Duration::from_secs(30));
+    disabler.spawn(&function_binary("execute-api-disabler"), &cfn::moto_env(&moto));
 
-    step(4, "CloudFormation sends Create for Custom::VpcLinkReady");
-    let created = send(&runtime, &moto, &lambda, "Create", "create", None, json!({"VpcLinkId": link_id}));
-    show(&created);
+    step(4, "Custom::VpcLinkReady: Create");
+    show(&cfn::invoke(&waiter, &moto, WAITER_EVENT, "Create", None, json!({"VpcLinkId": link_id}), TIMEOUT).await);
 
-    step(5, "Create with a VPC link id that does not exist");
-    let missing = send(&runtime, &moto, &lambda, "Create", "missing", None, json!({"VpcLinkId": "nope123"}));
-    show(&missing);
+    step(5, "Custom::VpcLinkReady: Create for a VPC link id that does not exist");
+    show(&cfn::invoke(&waiter, &moto, WAITER_EVENT, "Create", None, json!({"VpcLinkId": "nope123"}), TIMEOUT).await);
 
-    step(6, "CloudFormation sends Delete (stack deletion): no AWS call, the link belongs to its own stack");
-    let deleted = send(&runtime, &moto, &lambda, "Delete", "delete", Some(&link_id), json!({"VpcLinkId": link_id}));
-    show(&deleted);
-    if let Some(init) = lambda.init_time() {
+    step(6, "Custom::VpcLinkReady: Delete (no AWS call: the link belongs to its own stack)");
+    show(
+        &cfn::invoke(&waiter, &moto, WAITER_EVENT, "Delete", Some(&link_id), json!({"VpcLinkId": link_id}), TIMEOUT)
+            .await,
+    );
+    if let Some(init) = waiter.init_time() {
         println!("   function init (process start to first Runtime API request): {} ms", init.as_millis());
     }
-    drop(lambda);
+    drop(waiter);
 
-    step(7, "A link PENDING for 10 s, with 3-second invocations: the wait continues in new invocations");
+    step(7, "Custom::VpcLinkReady: a link PENDING for 10 s, with 3-second invocations");
     println!("   (moto's links are AVAILABLE at once, so a scripted API Gateway plays the PENDING link)");
-    pending_link_demo();
+    pending_link().await;
+
+    step(8, "Custom::ExecuteApiEndpoint: Create with StageNames [prod]");
+    let before = deployment_ids(&apigw, &api_id).await;
+    let props = json!({"RestApiId": api_id, "StageNames": ["prod"]});
+    show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Create", None, props.clone(), TIMEOUT).await);
+    let flag = apigw.get_rest_api().rest_api_id(&api_id).send().await.unwrap().disable_execute_api_endpoint();
+    let after = deployment_ids(&apigw, &api_id).await;
+    println!("   GetRestApi: disableExecuteApiEndpoint = {flag}");
+    println!("   stage prod: deployment {} -> {} (redeployed)", before[0].1, after[0].1);
+    println!("   stage dev:  deployment {} -> {} (not named, untouched)", before[1].1, after[1].1);
+
+    step(9, "Custom::ExecuteApiEndpoint: Create naming a stage the API does not have");
+    let bad = json!({"RestApiId": api_id, "StageNames": ["prod", "live"]});
+    show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Create", None, bad, TIMEOUT).await);
+
+    step(10, "Custom::ExecuteApiEndpoint: Delete with RestoreOnDelete false");
+    println!("   (with RestoreOnDelete true it sets the flag back and redeploys; moto ignores a patch back to False)");
+    let keep = json!({"RestApiId": api_id, "StageNames": ["prod"], "RestoreOnDelete": "false"});
+    show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Delete", Some(&api_id), keep, TIMEOUT).await);
 
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
 }
@@ -64,38 +90,9 @@ fn step(n: u32, title: &str) {
     println!("\n[{n}] {title}");
 }
 
-/// Sends one request as CloudFormation would and returns the response it would read.
-fn send(
-    runtime: &tokio::runtime::Runtime,
-    moto: &MotoServer,
-    lambda: &LambdaEmulator,
-    request_type: &str,
-    key: &str,
-    physical_id: Option<&str>,
-    properties: Value,
-) -> Value {
-    let mut request: Value = serde_json::from_str(include_str!("../../../events/vpc-link-waiter/create.json")).unwrap();
-    request["RequestType"] = json!(request_type);
-    request["ResponseURL"] = json!(moto.response_url(BUCKET, key));
-    request["ResourceProperties"] = properties;
-    if let Some(id) = physical_id {
-        request["PhysicalResourceId"] = json!(id);
-    }
-    lambda.invoke(request);
-    let mut response = None;
-    wait_for(Duration::from_secs(30), || {
-        response = runtime.block_on(moto.read_response(BUCKET, key));
-        response.is_some()
-    });
-    response.expect("the function answered within 30 s")
-}
-
 fn show(response: &Value) {
-    println!(
-        "   -> {}  PhysicalResourceId={}",
-        response["Status"].as_str().unwrap_or("?"),
-        response["PhysicalResourceId"].as_str().unwrap_or("?")
-    );
+    let text = |key: &str| response[key].as_str().unwrap_or("?").to_string();
+    println!("   -> {}  PhysicalResourceId={}", text("Status"), text("PhysicalResourceId"));
     if let Some(reason) = response["Reason"].as_str() {
         println!("      Reason: {reason}");
     }
@@ -106,9 +103,21 @@ fn show(response: &Value) {
     }
 }
 
-fn pending_link_demo() {
+/// Stage name and deployment id, prod first.
+async fn deployment_ids(apigw: &aws_sdk_apigateway::Client, api_id: &str) -> Vec<(String, String)> {
+    let stages = apigw.get_stages().rest_api_id(api_id).send().await.unwrap();
+    let mut ids: Vec<(String, String)> = stages
+        .item()
+        .iter()
+        .map(|s| (s.stage_name().unwrap_or_default().to_string(), s.deployment_id().unwrap_or_default().to_string()))
+        .collect();
+    ids.sort_by_key(|(name, _)| name != "prod");
+    ids
+}
+
+async fn pending_link() {
     let apigateway = scripted_apigateway(Duration::from_secs(10));
-    let receiver = StubServer::start(|_| toolkit_tests::stub::Reply::status(200));
+    let receiver = StubServer::start(|_| Reply::status(200));
     let mut lambda = LambdaEmulator::start(Duration::from_secs(3));
     lambda.spawn(
         &function_binary("vpc-link-waiter"),
@@ -118,10 +127,9 @@ fn pending_link_demo() {
         ],
     );
     let started = Instant::now();
-    let mut request: Value = serde_json::from_str(include_str!("../../../events/vpc-link-waiter/create.json")).unwrap();
-    request["ResponseURL"] = json!(format!("{}/{BUCKET}/pending?X-Amz-Signature=demo", receiver.origin()));
-    request["ResourceProperties"] = json!({"VpcLinkId": SCRIPTED_LINK, "TimeoutSeconds": "60"});
-    lambda.invoke(request);
+    let url = format!("{}/{}/pending?X-Amz-Signature=demo", receiver.origin(), cfn::BUCKET);
+    let props = json!({"VpcLinkId": SCRIPTED_LINK, "TimeoutSeconds": "60"});
+    lambda.invoke(cfn::request(WAITER_EVENT, "Create", &url, None, props));
 
     let mut shown = 0;
     while started.elapsed() < Duration::from_secs(40) {
@@ -152,7 +160,7 @@ fn pending_link_demo() {
             show(&put.json());
             break;
         }
-        std::thread::sleep(Duration::from_millis(100));
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     lambda.wait_until_idle(Duration::from_secs(5));
     let invocations = lambda.invocations();
