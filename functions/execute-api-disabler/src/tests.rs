@@ -17,8 +17,7 @@ use aws_sdk_apigatewayv2::operation::update_api::UpdateApiOutput;
 use aws_sdk_apigatewayv2::types::Stage as StageV2;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::custom_resource::{Request, properties};
+use shared::custom_resource::{Request, properties, testing};
 use tokio::time::Instant;
 
 fn rest_api(disabled: bool) -> GetRestApiOutput {
@@ -74,12 +73,7 @@ fn http_disabler(rules: &[&Rule]) -> ExecuteApiDisabler {
 }
 
 fn ctx(kind: RequestType, props: Value) -> (Ctx, Properties) {
-    let mut request: Request =
-        serde_json::from_str(include_str!("../../../events/execute-api-disabler/create.json")).unwrap();
-    request.resource_properties = props.as_object().unwrap().clone();
-    request.physical_resource_id = Some("api1".into());
-    let parsed = properties::parse::<Properties>(&request.resource_properties).unwrap();
-    (Ctx::new(request, kind, Clock::anchored_at(1_800_000_000_000), None), parsed)
+    testing::ctx(include_str!("../../../events/execute-api-disabler/create.json"), kind, Some("api1"), props)
 }
 
 #[test]
@@ -303,14 +297,19 @@ fn http_api(disabled: bool) -> GetApiOutput {
     GetApiOutput::builder().api_id("h1").name("http").disable_execute_api_endpoint(disabled).build()
 }
 
+/// GetApi answers `before` once, `after` from then on.
+fn get_http_api(before: bool, after: bool) -> Rule {
+    mock!(aws_sdk_apigatewayv2::Client::get_api)
+        .sequence()
+        .output(move || http_api(before))
+        .output(move || http_api(after))
+        .repeatedly()
+        .build()
+}
+
 #[tokio::test(start_paused = true)]
 async fn http_api_stages_with_auto_deploy_are_not_redeployed() {
-    let get = mock!(aws_sdk_apigatewayv2::Client::get_api)
-        .sequence()
-        .output(|| http_api(false))
-        .output(|| http_api(true))
-        .repeatedly()
-        .build();
+    let get = get_http_api(false, true);
     let get_stages = mock!(aws_sdk_apigatewayv2::Client::get_stages).then_output(|| {
         GetStagesOutputV2::builder()
             .items(StageV2::builder().stage_name("$default").auto_deploy(true).build())
@@ -333,12 +332,7 @@ async fn http_api_stages_with_auto_deploy_are_not_redeployed() {
 
 #[tokio::test(start_paused = true)]
 async fn http_api_with_only_auto_deploy_stages_makes_no_deployment() {
-    let get = mock!(aws_sdk_apigatewayv2::Client::get_api)
-        .sequence()
-        .output(|| http_api(false))
-        .output(|| http_api(true))
-        .repeatedly()
-        .build();
+    let get = get_http_api(false, true);
     let get_stages = mock!(aws_sdk_apigatewayv2::Client::get_stages).then_output(|| {
         GetStagesOutputV2::builder().items(StageV2::builder().stage_name("$default").auto_deploy(true).build()).build()
     });

@@ -13,8 +13,7 @@ use aws_sdk_apigatewayv2::operation::get_vpc_link::{
 use aws_sdk_apigatewayv2::types::VpcLinkStatus as VpcLinkStatusV2;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use serde_json::{Value, json};
-use shared::clock::Clock;
-use shared::custom_resource::{Request, RequestType, properties};
+use shared::custom_resource::{Request, RequestType, properties, testing};
 use tokio::time::Instant;
 
 fn v1_link(status: VpcLinkStatus, message: &str) -> GetVpcLinkOutput {
@@ -61,11 +60,7 @@ fn waiter(v1_rules: &[&Rule], v2_rules: &[&Rule]) -> VpcLinkWaiter {
 }
 
 fn ctx(kind: RequestType, props: Value) -> (Ctx, Properties) {
-    let mut request: Request =
-        serde_json::from_str(include_str!("../../../events/vpc-link-waiter/create.json")).unwrap();
-    request.resource_properties = props.as_object().unwrap().clone();
-    let parsed = properties::parse::<Properties>(&request.resource_properties).unwrap();
-    (Ctx::new(request, kind, Clock::anchored_at(1_800_000_000_000), None), parsed)
+    testing::ctx(include_str!("../../../events/vpc-link-waiter/create.json"), kind, None, props)
 }
 
 #[test]

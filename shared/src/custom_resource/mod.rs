@@ -10,6 +10,7 @@ mod request;
 pub mod response;
 pub mod response_url;
 mod runtime;
+pub mod testing;
 
 pub use context::{ActiveWait, Ctx, Failure, MAX_WAIT, Success};
 pub use properties::{FromProperties, PropertyErrors, PropertyReader};
