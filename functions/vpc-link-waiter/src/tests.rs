@@ -239,11 +239,8 @@ async fn delete_makes_no_aws_call() {
     let v1 = mock!(aws_sdk_apigateway::Client::get_vpc_link).then_error(v1_not_found);
     let v2 = mock!(aws_sdk_apigatewayv2::Client::get_vpc_link).then_error(v2_not_found);
     let waiter = waiter(&[&v1], &[&v2]);
-    let mut request: Request =
-        serde_json::from_str(include_str!("../../../events/vpc-link-waiter/delete.json")).unwrap();
-    request.physical_resource_id = Some("vl-1".into());
-    let props = properties::parse::<Properties>(&request.resource_properties).unwrap();
-    let ctx = Ctx::new(request, RequestType::Delete, Clock::system(), None);
+    let event = include_str!("../../../events/vpc-link-waiter/delete.json");
+    let (ctx, props) = testing::ctx(event, RequestType::Delete, Some("vl-1"), json!({"VpcLinkId": "vl-1"}));
     let success = waiter.delete(&ctx, props).await.unwrap();
     assert_eq!(success.physical_resource_id, "vl-1");
     assert_eq!((v1.num_calls(), v2.num_calls()), (0, 0));
