@@ -3,9 +3,11 @@
 //! - [`custom_resource`]: the CloudFormation custom-resource runtime. A function supplies its decisions
 //!   (create, update, delete on typed properties); the runtime guarantees exactly one well-formed
 //!   response per request, whatever happens.
+//! - [`hook`]: CloudFormation Lambda hook requests and answers.
 //! - [`aws`]: SDK configuration and error helpers used by every function.
 //! - [`clock`]: wall-clock time that follows tokio's clock, so waits are testable with paused time.
 
 pub mod aws;
 pub mod clock;
 pub mod custom_resource;
+pub mod hook;

@@ -11,6 +11,7 @@ use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
 use super::response_url::{OriginGuard, ResponseSender, SendError, UrlError};
 use crate::aws;
 use crate::clock::Clock;
+use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -90,6 +91,70 @@ pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<()
         async move { runtime.handle(event).await }
     }))
     .await
+}
+
+/// Runs a function that answers both custom-resource requests (through `handler`) and CloudFormation
+/// Lambda hook invocations (through `hook`): the payload tells which.
+pub async fn run_with_hook<H: CustomResource, K: Hook>(
+    handler: H,
+    hook: K,
+    config: &SdkConfig,
+) -> Result<(), lambda_runtime::Error> {
+    let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
+    let hook = Arc::new(hook);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (runtime, hook) = (runtime.clone(), hook.clone());
+        async move {
+            if HookRequest::is_hook_invocation(&event.payload) {
+                Ok(answer_hook(hook, event).await)
+            } else {
+                runtime.handle(event).await
+            }
+        }
+    }))
+    .await
+}
+
+/// Answers a hook invocation: always an answer, never an invocation error (CloudFormation would
+/// read that as a failure without a message). Panics and the deadline become InternalFailure.
+pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Value {
+    let clock = Clock::system();
+    let (payload, context) = event.into_parts();
+    let request: HookRequest = serde_json::from_value(payload).unwrap_or_default();
+    let span = tracing::info_span!(
+        "hook",
+        stack_id = %request.stack_id,
+        target_type = %request.target_type(),
+        logical_id = %request.request_data.target_logical_id,
+        invocation_point = %request.action_invocation_point,
+    );
+    let request = Arc::new(request);
+    let answer = async {
+        let margin = Duration::from_millis(500);
+        let deadline = clock.instant_at(context.deadline.saturating_sub(margin.as_millis() as u64));
+        let task = tokio::spawn({
+            let (hook, request) = (hook.clone(), request.clone());
+            async move { hook.evaluate(&request).await }
+        });
+        let abort = task.abort_handle();
+        let answer = match tokio::time::timeout_at(deadline, task).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(join_error)) => {
+                let message = panic_message(join_error);
+                tracing::error!(panic = %message, "hook panicked");
+                HookResponse::failed(&request, HookErrorCode::InternalFailure, format!("Internal error: the hook panicked: {message}"))
+            }
+            Err(_) => {
+                abort.abort();
+                HookResponse::failed(&request, HookErrorCode::InternalFailure, "The hook ran out of time before it could decide")
+            }
+        };
+        tracing::info!(status = ?answer.hook_status, code = ?answer.error_code, message = %answer.message, "hook answered");
+        answer
+    }
+    .instrument(span)
+    .await;
+    serde_json::to_value(answer).expect("a hook answer serialises")
 }
 
 impl<H: CustomResource> Runtime<H> {

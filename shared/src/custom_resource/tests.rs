@@ -308,3 +308,56 @@ async fn an_event_that_is_not_a_request_is_an_error_without_its_content() {
     let err = runtime.handle(event).await.unwrap_err();
     assert!(matches!(err, RuntimeError::NotARequest(_)), "{err}");
 }
+
+struct TestHook(Behaviour);
+
+impl crate::hook::Hook for TestHook {
+    fn evaluate(&self, request: &crate::hook::HookRequest) -> impl Future<Output = crate::hook::HookResponse> + Send {
+        let behaviour = self.0;
+        let request = request.clone();
+        async move {
+            match behaviour {
+                Behaviour::Panic => panic!("hook bug"),
+                Behaviour::Hang => {
+                    tokio::time::sleep(Duration::from_secs(100)).await;
+                    unreachable!()
+                }
+                _ => crate::hook::HookResponse::success(&request, format!("checked {}", request.target_type())),
+            }
+        }
+    }
+}
+
+async fn hook_answer(behaviour: Behaviour) -> Value {
+    let payload: Value =
+        serde_json::from_str(include_str!("../../../events/certificate-validator/hook-apigateway-domain.json"))
+            .unwrap();
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = wall_ms() + 2_000;
+    answer_hook(std::sync::Arc::new(TestHook(behaviour)), lambda_runtime::LambdaEvent::new(payload, context)).await
+}
+
+#[tokio::test]
+async fn a_hook_answer_echoes_the_token() {
+    let answer = hook_answer(Behaviour::Succeed).await;
+    assert_eq!(answer["hookStatus"], "SUCCESS");
+    assert_eq!(answer["message"], "checked AWS::ApiGateway::DomainName");
+    assert_eq!(answer["clientRequestToken"], "4ba2ef0e-2f76-4b55-a6b6-0f3f2bd2c0a1");
+}
+
+#[tokio::test]
+async fn a_panicking_hook_answers_internal_failure() {
+    let answer = hook_answer(Behaviour::Panic).await;
+    assert_eq!(answer["hookStatus"], "FAILED");
+    assert_eq!(answer["errorCode"], "InternalFailure");
+    assert_eq!(answer["message"], "Internal error: the hook panicked: hook bug");
+}
+
+#[tokio::test]
+async fn a_hook_out_of_time_answers_internal_failure_before_the_deadline() {
+    let started = std::time::Instant::now();
+    let answer = hook_answer(Behaviour::Hang).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "answered before the deadline");
+    assert_eq!(answer["errorCode"], "InternalFailure");
+    assert_eq!(answer["message"], "The hook ran out of time before it could decide");
+}
