@@ -1,1 +1,11 @@
-fn main() {}
+//! `certificate-validator`: the Lambda entry point, for custom-resource requests and hook invocations
+//! alike. Clients are built once, at init (ACM's per region, when first needed).
+
+use certificate_validator::CertificateValidator;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = shared::aws::load_config().await;
+    shared::custom_resource::run_with_hook(CertificateValidator::new(&config), &config).await
+}

@@ -93,20 +93,18 @@ pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<()
     .await
 }
 
-/// Runs a function that answers both custom-resource requests (through `handler`) and CloudFormation
-/// Lambda hook invocations (through `hook`): the payload tells which.
-pub async fn run_with_hook<H: CustomResource, K: Hook>(
+/// Runs a function that answers both custom-resource requests and CloudFormation Lambda hook
+/// invocations with the same `handler`: the payload tells which.
+pub async fn run_with_hook<H: CustomResource + Hook>(
     handler: H,
-    hook: K,
     config: &SdkConfig,
 ) -> Result<(), lambda_runtime::Error> {
     let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
-    let hook = Arc::new(hook);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (runtime, hook) = (runtime.clone(), hook.clone());
+        let runtime = runtime.clone();
         async move {
             if HookRequest::is_hook_invocation(&event.payload) {
-                Ok(answer_hook(hook, event).await)
+                Ok(answer_hook(runtime.handler.clone(), event).await)
             } else {
                 runtime.handle(event).await
             }

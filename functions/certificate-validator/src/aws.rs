@@ -1,0 +1,154 @@
+//! The AWS calls: ACM (in the certificate's own region) and Route 53.
+
+use crate::checks::Certificate;
+use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
+use shared::aws::{self, SdkConfig};
+use shared::custom_resource::Failure;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// What one DescribeCertificate showed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lookup {
+    Found(Box<Certificate>),
+    /// No such certificate (or not an ARN ACM accepts).
+    NotFound(String),
+    /// ACM did not answer this time (throttled, server error, timeout) after the SDK's retries.
+    Unknown(String),
+}
+
+/// ACM clients, one per region, made when first needed: a certificate is read in its own region.
+pub struct Acm {
+    config: Option<SdkConfig>,
+    clients: Mutex<HashMap<String, aws_sdk_acm::Client>>,
+}
+
+impl Acm {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self { config: Some(config.clone()), clients: Mutex::new(HashMap::new()) }
+    }
+
+    /// One client for every region (tests).
+    pub fn with_client(client: aws_sdk_acm::Client) -> Self {
+        Self { config: None, clients: Mutex::new(HashMap::from([(String::new(), client)])) }
+    }
+
+    fn client(&self, region: &str) -> aws_sdk_acm::Client {
+        let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(config) = &self.config else {
+            return clients[""].clone();
+        };
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let conf = aws_sdk_acm::config::Builder::from(config)
+                    .region(aws_sdk_acm::config::Region::new(region.to_string()))
+                    .build();
+                aws_sdk_acm::Client::from_conf(conf)
+            })
+            .clone()
+    }
+
+    pub async fn describe(&self, arn: &str, region: &str) -> Lookup {
+        let result = self.client(region).describe_certificate().certificate_arn(arn).send().await;
+        let detail = match result {
+            Ok(output) => match output.certificate() {
+                Some(detail) => detail.clone(),
+                None => return Lookup::Unknown("DescribeCertificate returned no certificate".into()),
+            },
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception() || e.is_invalid_arn_exception()) =>
+            {
+                return Lookup::NotFound(format!("Certificate {arn} not found in {region} ({})", aws::describe(&err)));
+            }
+            Err(err) if aws::is_transient(&err) => return Lookup::Unknown(aws::describe(&err)),
+            Err(err) => return Lookup::Unknown(aws::describe(&err)),
+        };
+        let mut records: Vec<(String, String)> = Vec::new();
+        let mut missing = 0;
+        for option in detail.domain_validation_options() {
+            let by_dns = option.validation_method().is_none_or(|m| m.as_str() == "DNS");
+            match option.resource_record() {
+                // `example.com` and `*.example.com` share one record.
+                Some(record) if !records.iter().any(|(name, _)| name == record.name()) => {
+                    records.push((record.name().to_string(), record.value().to_string()))
+                }
+                Some(_) => {}
+                None if by_dns => missing += 1,
+                None => {}
+            }
+        }
+        Lookup::Found(Box::new(Certificate {
+            arn: arn.to_string(),
+            region: region.to_string(),
+            status: detail.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+            failure_reason: detail.failure_reason().map(|r| r.as_str().to_string()),
+            domain_name: detail.domain_name().unwrap_or_default().to_string(),
+            subject_alternative_names: detail.subject_alternative_names().to_vec(),
+            not_after: detail.not_after().copied(),
+            key_algorithm: detail.key_algorithm().map(|k| k.as_str().to_string()),
+            certificate_type: detail.r#type().map(|t| t.as_str().to_string()),
+            renewal_eligibility: detail.renewal_eligibility().map(|r| r.as_str().to_string()),
+            validation_records: records,
+            validation_records_missing: missing,
+        }))
+    }
+}
+
+pub struct Dns {
+    pub route53: aws_sdk_route53::Client,
+}
+
+/// A hosted zone id as Route 53 takes it (`Z123`, also accepted as `/hostedzone/Z123`).
+pub fn zone_id(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+impl Dns {
+    /// UPSERTs the validation CNAMEs in one change batch; returns the change id.
+    pub async fn upsert_validation_records(&self, zone: &str, records: &[(String, String)]) -> Result<String, Failure> {
+        let mut batch = ChangeBatch::builder().comment("ACM DNS validation (certificate-validator)");
+        for (name, value) in records {
+            let record_set = ResourceRecordSet::builder()
+                .name(name)
+                .r#type(RrType::Cname)
+                .ttl(300)
+                .resource_records(ResourceRecord::builder().value(value).build().map_err(build_failure)?)
+                .build()
+                .map_err(build_failure)?;
+            batch = batch.changes(
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(record_set)
+                    .build()
+                    .map_err(build_failure)?,
+            );
+        }
+        let output = self
+            .route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone_id(zone))
+            .change_batch(batch.build().map_err(build_failure)?)
+            .send()
+            .await
+            .map_err(|err| {
+                Failure::new(format!(
+                    "Could not write the validation records into hosted zone {zone}: {}",
+                    aws::describe(&err)
+                ))
+            })?;
+        Ok(output.change_info().map(|c| c.id().to_string()).unwrap_or_default())
+    }
+
+    /// PENDING or INSYNC.
+    pub async fn change_status(&self, change_id: &str) -> Result<String, String> {
+        let output = self.route53.get_change().id(change_id).send().await.map_err(|err| aws::describe(&err))?;
+        Ok(output.change_info().map(|c| c.status().as_str().to_string()).unwrap_or_default())
+    }
+}
+
+fn build_failure(err: aws_smithy_types::error::operation::BuildError) -> Failure {
+    Failure::new(format!("Internal error: {err}"))
+}
