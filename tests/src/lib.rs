@@ -1,6 +1,7 @@
 //! Test harness: a real moto server, a Lambda Runtime API emulator that runs the built function
 //! binaries, and small recording HTTP stubs (a response receiver, a scripted API Gateway).
 
+pub mod certs;
 pub mod cfn;
 pub mod lambda;
 pub mod moto;

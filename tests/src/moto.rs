@@ -28,9 +28,15 @@ fn moto_binary() -> PathBuf {
 
 impl MotoServer {
     pub fn start() -> Self {
+        Self::start_with_env(&[])
+    }
+
+    /// Starts moto with settings it reads at start, e.g. `MOTO_ACM_VALIDATION_WAIT`.
+    pub fn start_with_env(env: &[(&str, &str)]) -> Self {
         let port = free_port();
         let child = Command::new(moto_binary())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -46,9 +52,14 @@ impl MotoServer {
 
     /// SDK configuration pointing every client at this server.
     pub fn sdk_config(&self) -> SdkConfig {
+        self.sdk_config_in("us-east-1")
+    }
+
+    /// The same, for another region.
+    pub fn sdk_config_in(&self, region: &'static str) -> SdkConfig {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
+            .region(Region::new(region))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_apigateway::config::SharedCredentialsProvider::new(
                 aws_sdk_apigateway::config::Credentials::new("test", "test", None, None, "moto"),
