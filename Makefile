@@ -11,7 +11,7 @@ demo: venv
 ## test: install what the tests need, then every test, formatting, clippy and cfn-lint
 # The function binaries are built first, alone, with their production features: the end-to-end
 # tests run exactly those. (`cargo test` would otherwise unify in dev-dependency features.)
-FUNCTIONS := vpc-link-waiter execute-api-disabler
+FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator
 
 test: venv
 	cargo fmt --all --check

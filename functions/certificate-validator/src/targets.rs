@@ -74,7 +74,10 @@ mod tests {
 
     const ARN: &str = "arn:aws:acm:us-east-1:123456789012:certificate/abc";
 
-    fn uses(target_type: &str, properties: Value) -> Option<Vec<(String, Usage, Vec<String>)>> {
+    /// Property, usage and names of each certificate use.
+    type Uses = Vec<(String, Usage, Vec<String>)>;
+
+    fn uses(target_type: &str, properties: Value) -> Option<Uses> {
         certificate_uses(target_type, properties.as_object().unwrap())
             .map(|uses| uses.into_iter().map(|u| (u.property, u.usage, u.domain_names)).collect())
     }
@@ -82,7 +85,7 @@ mod tests {
     #[test]
     fn each_target_type_yields_its_certificates_and_usage() {
         let api = vec!["api.example.com".to_string()];
-        let table: Vec<(&str, Value, Vec<(String, Usage, Vec<String>)>)> = vec![
+        let table: Vec<(&str, Value, Uses)> = vec![
             (
                 "AWS::ApiGateway::DomainName",
                 json!({"DomainName": "api.example.com", "CertificateArn": ARN}),

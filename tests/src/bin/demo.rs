@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use toolkit_tests::certs::{self, Key};
 use toolkit_tests::cfn;
 use toolkit_tests::function_binary;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
@@ -11,6 +12,10 @@ use toolkit_tests::stub::{Reply, SCRIPTED_LINK, StubServer, scripted_apigateway}
 
 const WAITER_EVENT: &str = include_str!("../../../events/vpc-link-waiter/create.json");
 const DISABLER_EVENT: &str = include_str!("../../../events/execute-api-disabler/create.json");
+const CERT_EVENT: &str = include_str!("../../../events/certificate-validator/create.json");
+const HOOK_EVENT: &str = include_str!("../../../events/certificate-validator/hook-apigateway-domain.json");
+const SAMPLE_CERTIFICATE_ARN: &str =
+    "arn:aws:acm:us-east-1:123456789012:certificate/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 fn main() {
@@ -82,6 +87,53 @@ async fn demo() {
     println!("   (with RestoreOnDelete true it sets the flag back and redeploys; moto ignores a patch back to False)");
     let keep = json!({"RestApiId": api_id, "StageNames": ["prod"], "RestoreOnDelete": "false"});
     show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Delete", Some(&api_id), keep, TIMEOUT).await);
+
+    step(
+        11,
+        "Custom::CertificateCheck: a certificate for api.example.com, 200 days left, RSA 2048 (imported into moto's ACM)",
+    );
+    let mut validator = LambdaEmulator::start(Duration::from_secs(30));
+    validator.spawn(&function_binary("certificate-validator"), &cfn::moto_env(&moto));
+    let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
+    let good = certs::import(&acm, &["api.example.com"], 200, Key::Rsa2048).await;
+    let props = json!({"CertificateArn": good, "DomainNames": ["api.example.com"], "Usage": "API_GATEWAY_REGIONAL"});
+    show(&cfn::invoke(&validator, &moto, CERT_EVENT, "Create", None, props, TIMEOUT).await);
+
+    step(12, "Custom::CertificateCheck: an edge-optimized domain with a certificate that is wrong four ways");
+    println!("   (in eu-west-1, for *.corp.example.com, EC P-384, 9 days left)");
+    let acm_eu = aws_sdk_acm::Client::new(&moto.sdk_config_in("eu-west-1"));
+    let bad = certs::import(&acm_eu, &["corp.example.com", "*.corp.example.com"], 9, Key::EcP384).await;
+    let props = json!({"CertificateArn": bad, "DomainNames": ["api.example.com"], "Usage": "API_GATEWAY_EDGE"});
+    show(&cfn::invoke(&validator, &moto, CERT_EVENT, "Create", None, props, TIMEOUT).await);
+
+    step(
+        13,
+        "The certificate Lambda hook, before an AWS::ApiGateway::DomainName with a certificate 5 days from expiry",
+    );
+    let expiring = certs::import(&acm, &["api.example.com"], 5, Key::Rsa2048).await;
+    let hook: Value = serde_json::from_str(&HOOK_EVENT.replace(SAMPLE_CERTIFICATE_ARN, &expiring)).unwrap();
+    let before = validator.invocations().len();
+    validator.invoke(hook);
+    let until = Instant::now() + TIMEOUT;
+    let answer = loop {
+        if let Some(invocation) = validator.invocations().get(before)
+            && let Some(outcome) = &invocation.outcome
+        {
+            break Some(outcome.clone());
+        }
+        if Instant::now() > until {
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    match answer {
+        Some(Outcome::Response(answer)) => {
+            let field = |key: &str| answer[key].as_str().unwrap_or("-").to_string();
+            println!("   -> hookStatus {}  errorCode {}", field("hookStatus"), field("errorCode"));
+            println!("      message: {}", field("message"));
+        }
+        other => println!("   -> no hook answer: {other:?}"),
+    }
 
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
 }
