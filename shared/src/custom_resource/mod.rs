@@ -17,7 +17,10 @@ pub use properties::{FromProperties, PropertyErrors, PropertyReader};
 pub use request::{ALWAYS_ACCEPTED_PROPERTIES, Continuation, Envelope, Request, RequestType};
 pub use response::{Response, Status};
 pub use response_url::{OriginGuard, ResponseSender};
-pub use runtime::{CustomResource, Outcome, Runtime, RuntimeError, answer_hook, handover_margin, run, run_with_hook};
+pub use runtime::{
+    CustomResource, EventHandler, Outcome, Runtime, RuntimeError, answer_hook, handover_margin, is_eventbridge_event,
+    run, run_with_events, run_with_hook,
+};
 
 #[cfg(test)]
 mod tests;

@@ -104,6 +104,14 @@ impl<'a> PropertyReader<'a> {
         }
     }
 
+    /// An optional whole number within `range`, as JSON or as text.
+    pub fn optional_integer_in(&mut self, name: &'static str, range: RangeInclusive<u64>) -> Option<u64> {
+        self.value(name)?;
+        let sentinel = u64::MAX;
+        let value = self.integer_in(name, range, sentinel);
+        (value != sentinel).then_some(value)
+    }
+
     /// One of `choices` (matched without regard to case, returned as spelled in `choices`).
     pub fn one_of(&mut self, name: &'static str, choices: &[&'static str]) -> Option<&'static str> {
         let text = self.string(name)?;
@@ -268,6 +276,24 @@ mod tests {
             let err = parse_json(json!({"Id": "x", "TimeoutSeconds": bad})).unwrap_err();
             assert!(err.to_string().starts_with("Property TimeoutSeconds: expected a whole number"), "{err}");
         }
+    }
+
+    #[test]
+    fn optional_integers_are_absent_valid_or_reported() {
+        #[derive(Debug)]
+        struct Port(Option<u64>);
+        impl FromProperties for Port {
+            fn read(p: &mut PropertyReader) -> Self {
+                Port(p.optional_integer_in("Port", 1..=65535))
+            }
+        }
+        let parse = |v: Value| parse::<Port>(v.as_object().unwrap()).map(|p| p.0).map_err(|e| e.to_string());
+        assert_eq!(parse(json!({})), Ok(None));
+        assert_eq!(parse(json!({"Port": "8080"})), Ok(Some(8080)));
+        assert_eq!(
+            parse(json!({"Port": 0})),
+            Err("Property Port: expected a whole number from 1 to 65535, got 0".into())
+        );
     }
 
     #[test]

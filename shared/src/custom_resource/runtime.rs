@@ -57,6 +57,8 @@ pub enum RuntimeError {
     ResponseUrl(#[from] UrlError),
     #[error("the response could not be delivered: {0}")]
     NotDelivered(#[from] SendError),
+    #[error("{0}")]
+    EventFailed(String),
 }
 
 impl From<RuntimeError> for lambda_runtime::Diagnostic {
@@ -65,6 +67,7 @@ impl From<RuntimeError> for lambda_runtime::Diagnostic {
             RuntimeError::NotARequest(_) => "NotACustomResourceRequest",
             RuntimeError::ResponseUrl(_) => "ResponseUrlRefused",
             RuntimeError::NotDelivered(_) => "ResponseNotDelivered",
+            RuntimeError::EventFailed(_) => "EventFailed",
         };
         Self { error_type: error_type.into(), error_message: error.to_string() }
     }
@@ -111,6 +114,42 @@ pub async fn run_with_hook<H: CustomResource + Hook>(
         }
     }))
     .await
+}
+
+/// A function's handling of EventBridge events (payloads with `source` and `detail-type`).
+pub trait EventHandler: Send + Sync + 'static {
+    /// An error makes the invocation fail, so Lambda's asynchronous retries and the function's
+    /// on-failure destination keep the event.
+    fn handle_event(&self, event: Value) -> impl Future<Output = Result<Value, String>> + Send;
+}
+
+/// Runs a function that answers custom-resource requests and handles EventBridge events with the
+/// same `handler`: the payload tells which.
+pub async fn run_with_events<H: CustomResource + EventHandler>(
+    handler: H,
+    config: &SdkConfig,
+) -> Result<(), lambda_runtime::Error> {
+    let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let runtime = runtime.clone();
+        async move {
+            if is_eventbridge_event(&event.payload) {
+                let detail_type = event.payload["detail-type"].as_str().unwrap_or_default().to_string();
+                let span = tracing::info_span!("event", detail_type = %detail_type, id = %event.payload["id"].as_str().unwrap_or_default());
+                runtime.handler.handle_event(event.payload).instrument(span).await.map_err(|error| {
+                    tracing::error!(%error, "event handling failed");
+                    RuntimeError::EventFailed(error)
+                })
+            } else {
+                runtime.handle(event).await
+            }
+        }
+    }))
+    .await
+}
+
+pub fn is_eventbridge_event(payload: &Value) -> bool {
+    payload.get("detail-type").is_some() && payload.get("source").is_some()
 }
 
 /// Answers a hook invocation: always an answer, never an invocation error (CloudFormation would

@@ -1,0 +1,274 @@
+//! The AWS calls: reads of ELB, ECS and the tagging API, and paced, batched target writes.
+//! Every read error aborts before any write.
+
+use crate::decide::{Binding, PORT_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
+use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
+use aws_sdk_resourcegroupstagging::types::TagFilter;
+use shared::aws;
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// ECS: ListTasks pages and DescribeTasks batches hold at most 100.
+pub const ECS_BATCH: usize = 100;
+/// Register/DeregisterTargets per call, as the AWS Load Balancer Controller does.
+pub const TARGET_BATCH: usize = 200;
+/// At most 4 write calls per second.
+pub const WRITE_PACE: Duration = Duration::from_millis(250);
+
+pub struct Aws {
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+/// Spaces write calls by [`WRITE_PACE`].
+#[derive(Default)]
+pub struct Pacer {
+    last: Option<Instant>,
+}
+
+impl Pacer {
+    pub async fn wait(&mut self) {
+        if let Some(last) = self.last {
+            tokio::time::sleep_until(last + WRITE_PACE).await;
+        }
+        self.last = Some(Instant::now());
+    }
+}
+
+impl Aws {
+    /// The target group, or None when it does not exist.
+    pub async fn target_group(&self, arn: &str) -> Result<Option<TargetGroupView>, String> {
+        match self.elb.describe_target_groups().target_group_arns(arn).send().await {
+            Ok(out) => Ok(out.target_groups().first().map(|group| TargetGroupView {
+                arn: arn.to_string(),
+                target_type: group.target_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                port: group.port(),
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_target_group_not_found_exception()) => Ok(None),
+            Err(err) => Err(format!("could not read target group {arn}: {}", aws::describe(&err))),
+        }
+    }
+
+    pub async fn service(&self, cluster: &str, service: &str) -> Result<ServiceView, String> {
+        let out = self
+            .ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .send()
+            .await
+            .map_err(|err| format!("could not read service {cluster}/{service}: {}", aws::describe(&err)))?;
+        let Some(found) = out.services().first() else {
+            let why = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
+            return Err(format!("service {cluster}/{service} not found ({why})"));
+        };
+        Ok(ServiceView {
+            status: found.status().unwrap_or_default().to_string(),
+            load_balancer_target_groups: found
+                .load_balancers()
+                .iter()
+                .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                .collect(),
+            running_count: found.running_count(),
+        })
+    }
+
+    /// The service's tasks meant to run: ListTasks (pages of 100) and DescribeTasks (batches of 100).
+    pub async fn service_tasks(&self, cluster: &str, service: &str) -> Result<Vec<TaskView>, String> {
+        let fail = |err: String| format!("could not read the tasks of {cluster}/{service}: {err}");
+        let mut arns: Vec<String> = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .ecs
+                .list_tasks()
+                .cluster(cluster)
+                .service_name(service)
+                .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+                .max_results(ECS_BATCH as i32)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|err| fail(aws::describe(&err)))?;
+            arns.extend(page.task_arns().iter().cloned());
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        let mut tasks = Vec::with_capacity(arns.len());
+        for batch in arns.chunks(ECS_BATCH) {
+            let out = self
+                .ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|err| fail(aws::describe(&err)))?;
+            tasks.extend(out.tasks().iter().map(|task| {
+                TaskView {
+                    arn: task.task_arn().unwrap_or_default().to_string(),
+                    private_ip: task
+                        .attachments()
+                        .iter()
+                        .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+                        .flat_map(|a| a.details())
+                        .find(|d| d.name() == Some("privateIPv4Address"))
+                        .and_then(|d| d.value())
+                        .map(str::to_string),
+                    last_status: task.last_status().unwrap_or_default().to_string(),
+                    desired_status: task.desired_status().unwrap_or_default().to_string(),
+                    health: task.health_status().map(|h| h.as_str().to_string()),
+                    task_definition_arn: task.task_definition_arn().unwrap_or_default().to_string(),
+                }
+            }));
+        }
+        Ok(tasks)
+    }
+
+    /// Of these task definitions, those whose containers define a health check (one
+    /// DescribeTaskDefinition per distinct definition: one or two per service).
+    pub async fn health_checked(&self, definitions: BTreeSet<&str>) -> Result<HashSet<String>, String> {
+        let mut checked = HashSet::new();
+        for arn in definitions {
+            let out = self
+                .ecs
+                .describe_task_definition()
+                .task_definition(arn)
+                .send()
+                .await
+                .map_err(|err| format!("could not read task definition {arn}: {}", aws::describe(&err)))?;
+            let has_check = out
+                .task_definition()
+                .is_some_and(|d| d.container_definitions().iter().any(|c| c.health_check().is_some()));
+            if has_check {
+                checked.insert(arn.to_string());
+            }
+        }
+        Ok(checked)
+    }
+
+    pub async fn targets(&self, arn: &str) -> Result<Vec<TargetView>, String> {
+        let out = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|err| format!("could not read the targets of {arn}: {}", aws::describe(&err)))?;
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .filter_map(|d| {
+                let target = d.target()?;
+                Some(TargetView {
+                    ip: target.id()?.to_string(),
+                    port: target.port().unwrap_or_default(),
+                    state: d
+                        .target_health()
+                        .and_then(|h| h.state())
+                        .map(|s| s.as_str().to_string())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn register(&self, arn: &str, ips: &[String], port: i32, pacer: &mut Pacer) -> Result<(), String> {
+        for batch in ips.chunks(TARGET_BATCH) {
+            let targets = batch.iter().map(|ip| TargetDescription::builder().id(ip).port(port).build()).collect();
+            pacer.wait().await;
+            self.elb
+                .register_targets()
+                .target_group_arn(arn)
+                .set_targets(Some(targets))
+                .send()
+                .await
+                .map_err(|err| format!("could not register targets in {arn}: {}", aws::describe(&err)))?;
+        }
+        Ok(())
+    }
+
+    pub async fn deregister(&self, arn: &str, targets: &[(String, i32)], pacer: &mut Pacer) -> Result<(), String> {
+        for batch in targets.chunks(TARGET_BATCH) {
+            let targets =
+                batch.iter().map(|(ip, port)| TargetDescription::builder().id(ip).port(*port).build()).collect();
+            pacer.wait().await;
+            self.elb
+                .deregister_targets()
+                .target_group_arn(arn)
+                .set_targets(Some(targets))
+                .send()
+                .await
+                .map_err(|err| format!("could not deregister targets from {arn}: {}", aws::describe(&err)))?;
+        }
+        Ok(())
+    }
+
+    /// Bindings, from the target groups' tags: one tagging-API query (paginated), not a scan of every
+    /// target group. With `service` (`cluster/service`), only that service's.
+    pub async fn bindings(&self, service: Option<&str>) -> Result<(Vec<Binding>, Vec<String>), String> {
+        let mut filter = TagFilter::builder().key(SERVICE_TAG);
+        if let Some(value) = service {
+            filter = filter.values(value);
+        }
+        let filter = filter.build();
+        let (mut bindings, mut problems) = (Vec::new(), Vec::new());
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .tagging
+                .get_resources()
+                .resource_type_filters("elasticloadbalancing:targetgroup")
+                .tag_filters(filter.clone())
+                .set_pagination_token(token.take())
+                .send()
+                .await
+                .map_err(|err| format!("could not find the bindings: {}", aws::describe(&err)))?;
+            for mapping in page.resource_tag_mapping_list() {
+                let arn = mapping.resource_arn().unwrap_or_default();
+                let tags: Vec<(String, String)> =
+                    mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+                match Binding::from_tags(arn, &tags) {
+                    Ok(Some(binding)) => bindings.push(binding),
+                    Ok(None) => {}
+                    Err(problem) => problems.push(problem),
+                }
+            }
+            match page.pagination_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => break,
+            }
+        }
+        Ok((bindings, problems))
+    }
+
+    /// Writes the binding's tags (and drops a port tag it no longer has).
+    pub async fn tag(&self, binding: &Binding) -> Result<(), String> {
+        let arn = &binding.target_group_arn;
+        let mut add = self
+            .elb
+            .add_tags()
+            .resource_arns(arn)
+            .tags(Tag::builder().key(SERVICE_TAG).value(binding.service_tag()).build());
+        if let Some(port) = binding.port {
+            add = add.tags(Tag::builder().key(PORT_TAG).value(port.to_string()).build());
+        }
+        add.send().await.map_err(|err| format!("could not tag {arn}: {}", aws::describe(&err)))?;
+        if binding.port.is_none() {
+            self.untag(arn, &[PORT_TAG]).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn untag(&self, arn: &str, keys: &[&str]) -> Result<(), String> {
+        let mut remove = self.elb.remove_tags().resource_arns(arn);
+        for key in keys {
+            remove = remove.tag_keys(*key);
+        }
+        remove.send().await.map(|_| ()).map_err(|err| format!("could not untag {arn}: {}", aws::describe(&err)))
+    }
+}

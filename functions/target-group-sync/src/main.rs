@@ -1,0 +1,11 @@
+//! `target-group-sync`: the Lambda entry point, for EventBridge events and `Custom::TargetGroupBinding`
+//! requests alike. Clients are built once, at init.
+
+use target_group_sync::TargetGroupSync;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = shared::aws::load_config().await;
+    shared::custom_resource::run_with_events(TargetGroupSync::new(&config), &config).await
+}
