@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod cfn;
+pub mod ecs;
 pub mod lambda;
 pub mod moto;
 pub mod stub;

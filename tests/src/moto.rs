@@ -1,14 +1,18 @@
 //! A real moto server on 127.0.0.1, one per test, stopped when dropped.
 
+use crate::stub::{Recorded, Reply, StubServer};
 use crate::{free_port, repo_root};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A moto server, reached through a pass-through proxy (see [`moto_fixing_proxy`]).
 pub struct MotoServer {
     child: Child,
+    /// The address the code under test talks to: the proxy in front of moto.
     pub endpoint: String,
+    proxy: StubServer,
 }
 
 /// moto_server from the pinned virtual environment (`make venv`), or `MOTO_SERVER`.
@@ -41,13 +45,18 @@ impl MotoServer {
             .stderr(Stdio::null())
             .spawn()
             .expect("moto_server starts");
-        let server = Self { child, endpoint: format!("http://127.0.0.1:{port}") };
         let until = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < until, "moto_server did not listen on port {port} within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        server
+        let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"));
+        Self { child, endpoint: proxy.origin(), proxy }
+    }
+
+    /// Every AWS request made through this server so far (the benchmark counts calls with it).
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.proxy.recorded()
     }
 
     /// SDK configuration pointing every client at this server.
@@ -140,4 +149,67 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
         apigw.create_deployment().rest_api_id(&api_id).stage_name(*stage).send().await.unwrap();
     }
     (api_id, proxy_id)
+}
+
+/// A pass-through proxy in front of moto that corrects one moto bug: it returns the `cpu`, `memory`
+/// and `memoryReservation` of a task's containers (ECS `Container`) as JSON numbers, where the ECS API
+/// returns strings, so the real SDK rejects every DescribeTasks/RunTask/StopTask answer. Nothing else
+/// is changed.
+fn moto_fixing_proxy(moto: String) -> StubServer {
+    let http = reqwest::Client::new();
+    StubServer::start(move |request| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+            let mut forward = http.request(method, format!("{moto}{}", request.url)).body(request.body.clone());
+            for (name, value) in &request.headers {
+                if !matches!(name.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+                    forward = forward.header(name, value);
+                }
+            }
+            let answer = match forward.send().await {
+                Ok(answer) => answer,
+                Err(err) => return Reply::json(502, &serde_json::json!({"message": err.to_string()})),
+            };
+            let status = answer.status().as_u16();
+            let headers: Vec<(String, String)> = answer
+                .headers()
+                .iter()
+                .filter(|(name, _)| {
+                    !matches!(name.as_str(), "content-length" | "connection" | "transfer-encoding" | "server" | "date")
+                })
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or_default().to_string()))
+                .collect();
+            let mut body = answer.bytes().await.unwrap_or_default().to_vec();
+            let target = request.header("x-amz-target").unwrap_or_default();
+            if ["DescribeTasks", "RunTask", "StopTask"].iter().any(|op| target.ends_with(&format!(".{op}"))) {
+                body = container_numbers_as_strings(&body);
+            }
+            Reply { status, headers, body }
+        })
+    })
+}
+
+fn container_numbers_as_strings(body: &[u8]) -> Vec<u8> {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else { return body.to_vec() };
+    let tasks: Vec<&mut serde_json::Value> = match &mut value {
+        serde_json::Value::Object(map) => map
+            .iter_mut()
+            .filter(|(key, _)| *key == "tasks" || *key == "task")
+            .flat_map(
+                |(_, v)| if v.is_array() { v.as_array_mut().unwrap().iter_mut().collect::<Vec<_>>() } else { vec![v] },
+            )
+            .collect(),
+        _ => Vec::new(),
+    };
+    for task in tasks {
+        for container in task.get_mut("containers").and_then(|c| c.as_array_mut()).into_iter().flatten() {
+            for field in ["cpu", "memory", "memoryReservation"] {
+                if let Some(number) = container.get(field).filter(|v| v.is_number()).map(|v| v.to_string()) {
+                    container[field] = serde_json::Value::String(number);
+                }
+            }
+        }
+    }
+    serde_json::to_vec(&value).unwrap_or_else(|_| body.to_vec())
 }
