@@ -62,10 +62,15 @@ impl TargetGroupSync {
     /// returns an error before the first write.
     pub async fn reconcile(&self, binding: &Binding) -> Result<Reconciled, String> {
         let arn = &binding.target_group_arn;
-        let group = self.aws.target_group(arn).await?.ok_or_else(|| format!("target group {arn} not found"))?;
-        let service = self.aws.service(&binding.cluster, &binding.service).await?;
+        // Independent reads at once; all of them complete (or the reconcile stops) before any write.
+        let (group, service, tasks, current) = tokio::try_join!(
+            self.aws.target_group(arn),
+            self.aws.service(&binding.cluster, &binding.service),
+            self.aws.service_tasks(&binding.cluster, &binding.service),
+            self.aws.targets(arn),
+        )?;
+        let group = group.ok_or_else(|| format!("target group {arn} not found"))?;
         check_safety(binding, &group, &service)?;
-        let tasks = self.aws.service_tasks(&binding.cluster, &binding.service).await?;
         // Only tasks without a verdict of their own need their definition's health checks looked up.
         let unjudged: BTreeSet<&str> = tasks
             .iter()
@@ -73,7 +78,6 @@ impl TargetGroupSync {
             .map(|t| t.task_definition_arn.as_str())
             .collect();
         let health_checked = self.aws.health_checked(unjudged).await?;
-        let current = self.aws.targets(arn).await?;
         let port =
             binding.port.or(group.port).ok_or_else(|| format!("target group {arn} has no port; set {PORT_TAG}"))?;
 
