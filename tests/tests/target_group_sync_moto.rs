@@ -84,7 +84,8 @@ async fn events_keep_the_target_group_in_step_with_the_tasks() {
     // A task told to stop: deregistered at once.
     let (stopping_arn, stopping_ip) = &tasks[0];
     f.service.stop_task(stopping_arn).await;
-    handler.handle_event(task_event(STOPPING, "prod", "web", stopping_arn, stopping_ip)).await.unwrap();
+    let result = handler.handle_event(task_event(STOPPING, "prod", "web", stopping_arn, stopping_ip)).await.unwrap();
+    assert_eq!(result["DrainedEarly"], 1, "{result}");
     assert_eq!(f.service.targets(&tg).await, Fixture::ips(&tasks[1..], 80));
 
     // A new task (a deployment): registered on its task event, and again idempotently on the deployment event.

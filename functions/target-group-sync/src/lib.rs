@@ -124,7 +124,9 @@ impl TargetGroupSync {
     }
 
     /// Deregisters a stopping task's IP at once wherever it is still registered (early draining).
-    async fn drain_early(&self, bindings: &[Binding], ip: &str) -> Result<(), String> {
+    /// Returns how many targets it deregistered.
+    async fn drain_early(&self, bindings: &[Binding], ip: &str) -> Result<usize, String> {
+        let mut drained = 0;
         for binding in bindings {
             let registered: Vec<(String, i32)> = self
                 .aws
@@ -137,9 +139,10 @@ impl TargetGroupSync {
             if !registered.is_empty() {
                 tracing::info!(binding = %binding, ip, "task told to stop: deregistering it now");
                 self.aws.deregister(&binding.target_group_arn, &registered, &mut Pacer::default()).await?;
+                drained += registered.len();
             }
         }
-        Ok(())
+        Ok(drained)
     }
 
     /// Waits until every registered target (draining ones aside) is healthy.
@@ -218,10 +221,13 @@ impl EventHandler for TargetGroupSync {
             Trigger::Task { cluster, service, stopping_ip, task_arn } => {
                 let (bindings, problems) = self.aws.bindings(Some(&format!("{cluster}/{service}"))).await?;
                 tracing::info!(%task_arn, bindings = bindings.len(), "task state change");
-                if let Some(ip) = stopping_ip {
-                    self.drain_early(&bindings, &ip).await?;
-                }
-                self.reconcile_all(&bindings, problems).await
+                let drained = match &stopping_ip {
+                    Some(ip) => self.drain_early(&bindings, ip).await?,
+                    None => 0,
+                };
+                let mut result = self.reconcile_all(&bindings, problems).await?;
+                result["DrainedEarly"] = json!(drained);
+                Ok(result)
             }
             Trigger::Deployment { cluster, service, event_name } => {
                 tracing::info!(%service, %event_name, "deployment state change");

@@ -293,11 +293,12 @@ async fn a_failed_read_in_the_middle_aborts_before_any_write() {
             vec![target_health("10.0.1.9", TargetHealthStateEnum::Healthy)],
         )
     };
-    let failing_reads: Vec<(&str, Box<dyn Fn(Mocks) -> Mocks>)> = vec![
+    type Breaks = Box<dyn Fn(Mocks) -> Mocks>;
+    let failing_reads: Vec<(&str, Breaks)> = vec![
         (
             "DescribeTasks",
             Box::new(|m| Mocks {
-                describe_tasks: mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(|| server_error()),
+                describe_tasks: mock!(aws_sdk_ecs::Client::describe_tasks).then_http_response(server_error),
                 ..m
             }),
         ),
@@ -305,7 +306,7 @@ async fn a_failed_read_in_the_middle_aborts_before_any_write() {
             "DescribeTargetHealth",
             Box::new(|m| Mocks {
                 target_health: mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
-                    .then_http_response(|| server_error()),
+                    .then_http_response(server_error),
                 ..m
             }),
         ),
@@ -313,7 +314,7 @@ async fn a_failed_read_in_the_middle_aborts_before_any_write() {
             "DescribeTaskDefinition",
             Box::new(|m| Mocks {
                 describe_definition: mock!(aws_sdk_ecs::Client::describe_task_definition)
-                    .then_http_response(|| server_error()),
+                    .then_http_response(server_error),
                 ..m
             }),
         ),

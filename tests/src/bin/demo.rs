@@ -1,10 +1,12 @@
 //! `make demo`: the toolkit's functions driven over the Lambda Runtime API against moto on loopback,
 //! as CloudFormation would drive them, printing each step and the responses CloudFormation would read.
 
+use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use toolkit_tests::certs::{self, Key};
 use toolkit_tests::cfn;
+use toolkit_tests::ecs;
 use toolkit_tests::function_binary;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
 use toolkit_tests::moto::{self, MotoServer};
@@ -14,6 +16,9 @@ const WAITER_EVENT: &str = include_str!("../../../events/vpc-link-waiter/create.
 const DISABLER_EVENT: &str = include_str!("../../../events/execute-api-disabler/create.json");
 const CERT_EVENT: &str = include_str!("../../../events/certificate-validator/create.json");
 const HOOK_EVENT: &str = include_str!("../../../events/certificate-validator/hook-apigateway-domain.json");
+const BINDING_EVENT: &str = include_str!("../../../events/target-group-sync/binding-create.json");
+const STOPPING_EVENT: &str = include_str!("../../../events/target-group-sync/task-state-change-stopping.json");
+const DEPLOYMENT_EVENT: &str = include_str!("../../../events/target-group-sync/deployment-state-change.json");
 const SAMPLE_CERTIFICATE_ARN: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -135,7 +140,56 @@ async fn demo() {
         other => println!("   -> no hook answer: {other:?}"),
     }
 
+    step(14, "Custom::TargetGroupBinding: an ECS Fargate service with 3 tasks, bound to an ip target group");
+    let service = ecs::service(&moto, "demo", "web").await;
+    let tasks = service.run_tasks(3).await;
+    let tg = service.target_group("web-ip", TargetTypeEnum::Ip).await;
+    let mut sync = LambdaEmulator::start(Duration::from_secs(30));
+    sync.spawn(&function_binary("target-group-sync"), &cfn::moto_env(&moto));
+    let props = json!({"TargetGroupArn": tg, "Cluster": "demo", "Service": "web", "WaitForHealthy": "true"});
+    show(&cfn::invoke(&sync, &moto, BINDING_EVENT, "Create", None, props, TIMEOUT).await);
+    show_targets(&service, &tg).await;
+
+    step(15, "ECS stops a task (ECS Task State Change, desiredStatus STOPPED): deregistered at once");
+    let (stopping_arn, stopping_ip) = &tasks[0];
+    service.stop_task(stopping_arn).await;
+    println!("   task {} ({stopping_ip}) told to stop", ecs_short(stopping_arn));
+    event(&sync, ecs::task_event(STOPPING_EVENT, "demo", "web", stopping_arn, stopping_ip)).await;
+    show_targets(&service, &tg).await;
+
+    step(16, "A deployment starts a new task (ECS Deployment State Change): registered");
+    let new = service.run_tasks(1).await;
+    println!("   task {} ({}) started", ecs_short(&new[0].0), new[0].1);
+    let mut deployment: Value = serde_json::from_str(DEPLOYMENT_EVENT).unwrap();
+    deployment["resources"] = json!(["arn:aws:ecs:us-east-1:123456789012:service/demo/web"]);
+    event(&sync, deployment).await;
+    show_targets(&service, &tg).await;
+
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
+}
+
+/// Sends an EventBridge event and prints what the function did.
+async fn event(lambda: &LambdaEmulator, event: Value) {
+    let before = lambda.invocations().len();
+    lambda.invoke(event);
+    let until = Instant::now() + TIMEOUT;
+    while lambda.invocations().get(before).is_none_or(|i| i.outcome.is_none()) && Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    match lambda.invocations().get(before).and_then(|i| i.outcome.clone()) {
+        Some(Outcome::Response(result)) => println!("   -> handled: {result}"),
+        other => println!("   -> failed: {other:?}"),
+    }
+}
+
+async fn show_targets(service: &ecs::Service, tg: &str) {
+    let targets: Vec<String> = service.targets(tg).await.iter().map(|(ip, port)| format!("{ip}:{port}")).collect();
+    println!("   target group now: {}", targets.join(", "));
+}
+
+fn ecs_short(arn: &str) -> &str {
+    let id = arn.rsplit('/').next().unwrap_or(arn);
+    &id[..id.len().min(8)]
 }
 
 fn step(n: u32, title: &str) {
