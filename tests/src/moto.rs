@@ -156,7 +156,9 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
 /// returns strings, so the real SDK rejects every DescribeTasks/RunTask/StopTask answer. Nothing else
 /// is changed.
 fn moto_fixing_proxy(moto: String) -> StubServer {
-    let http = reqwest::Client::new();
+    // Each request runs on a runtime of its own: pooled connections would outlive the runtime that
+    // opened them and stall the next request that picks one up. No pool, then.
+    let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
     StubServer::start(move |request| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {

@@ -33,6 +33,16 @@ async fn reconcile_1000_tasks() {
         let result = sync.reconcile(&binding).await.unwrap();
         let took = started.elapsed();
         let calls = &moto.requests()[before..];
+        if std::env::var("BENCH_TIMELINE").is_ok() {
+            for call in calls {
+                eprintln!(
+                    "  +{:>6.2} s {:?} {}",
+                    (call.at - started).as_secs_f64(),
+                    call.header("x-amz-target"),
+                    call.url.chars().take(60).collect::<String>()
+                );
+            }
+        }
         let mut by_operation: BTreeMap<String, usize> = BTreeMap::new();
         for call in calls {
             let operation = call
