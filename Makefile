@@ -18,7 +18,7 @@ test: venv
 	cargo build $(addprefix -p ,$(FUNCTIONS))
 	cargo test --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	$(VENV)/bin/cfn-lint template.yaml
+	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
 
 ## venv: the pinned test tools (moto, cfn-lint) in .venv
 venv: $(VENV)/.installed
