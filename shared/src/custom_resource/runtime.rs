@@ -18,6 +18,7 @@ use aws_sdk_lambda::types::InvocationType;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::time::Instant;
@@ -86,14 +87,34 @@ pub struct Runtime<H> {
     lambda: aws_sdk_lambda::Client,
 }
 
-/// Runs `handler` as a Lambda function: the `main` of every custom-resource function.
-pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<(), lambda_runtime::Error> {
+/// The answer to an invocation that is not a custom-resource request.
+type OtherAnswer = Pin<Box<dyn Future<Output = Result<Value, RuntimeError>> + Send>>;
+/// Claims an invocation for another kind of handling (a hook, an event), or hands it back.
+type Dispatch<H> = fn(Arc<H>, LambdaEvent<Value>) -> Result<OtherAnswer, LambdaEvent<Value>>;
+
+/// Serves invocations as a Lambda function: those `other` claims are answered by it, the rest are
+/// custom-resource requests.
+async fn serve<H: CustomResource>(
+    handler: H,
+    config: &SdkConfig,
+    other: Dispatch<H>,
+) -> Result<(), lambda_runtime::Error> {
     let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let runtime = runtime.clone();
-        async move { runtime.handle(event).await }
+        async move {
+            match other(runtime.handler.clone(), event) {
+                Ok(answer) => answer.await,
+                Err(event) => runtime.handle(event).await,
+            }
+        }
     }))
     .await
+}
+
+/// Runs `handler` as a Lambda function: the `main` of every custom-resource function.
+pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<(), lambda_runtime::Error> {
+    serve(handler, config, |_, event| Err(event)).await
 }
 
 /// Runs a function that answers both custom-resource requests and CloudFormation Lambda hook
@@ -102,17 +123,13 @@ pub async fn run_with_hook<H: CustomResource + Hook>(
     handler: H,
     config: &SdkConfig,
 ) -> Result<(), lambda_runtime::Error> {
-    let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let runtime = runtime.clone();
-        async move {
-            if HookRequest::is_hook_invocation(&event.payload) {
-                Ok(answer_hook(runtime.handler.clone(), event).await)
-            } else {
-                runtime.handle(event).await
-            }
+    serve(handler, config, |hook, event| {
+        if HookRequest::is_hook_invocation(&event.payload) {
+            Ok(Box::pin(async move { Ok(answer_hook(hook, event).await) }))
+        } else {
+            Err(event)
         }
-    }))
+    })
     .await
 }
 
@@ -129,23 +146,24 @@ pub async fn run_with_events<H: CustomResource + EventHandler>(
     handler: H,
     config: &SdkConfig,
 ) -> Result<(), lambda_runtime::Error> {
-    let runtime = Arc::new(Runtime::new(handler, OriginGuard::from_env()?, aws_sdk_lambda::Client::new(config)));
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let runtime = runtime.clone();
-        async move {
-            if is_eventbridge_event(&event.payload) {
-                let detail_type = event.payload["detail-type"].as_str().unwrap_or_default().to_string();
-                let span = tracing::info_span!("event", detail_type = %detail_type, id = %event.payload["id"].as_str().unwrap_or_default());
-                runtime.handler.handle_event(event.payload).instrument(span).await.map_err(|error| {
-                    tracing::error!(%error, "event handling failed");
-                    RuntimeError::EventFailed(error)
-                })
-            } else {
-                runtime.handle(event).await
-            }
+    serve(handler, config, |handler, event| {
+        if is_eventbridge_event(&event.payload) {
+            Ok(Box::pin(answer_event(handler, event.payload)))
+        } else {
+            Err(event)
         }
-    }))
+    })
     .await
+}
+
+async fn answer_event<H: EventHandler>(handler: Arc<H>, payload: Value) -> Result<Value, RuntimeError> {
+    let detail_type = payload["detail-type"].as_str().unwrap_or_default().to_string();
+    let id = payload["id"].as_str().unwrap_or_default().to_string();
+    let span = tracing::info_span!("event", detail_type = %detail_type, id = %id);
+    handler.handle_event(payload).instrument(span).await.map_err(|error| {
+        tracing::error!(%error, "event handling failed");
+        RuntimeError::EventFailed(error)
+    })
 }
 
 pub fn is_eventbridge_event(payload: &Value) -> bool {
