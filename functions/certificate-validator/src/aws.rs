@@ -15,6 +15,8 @@ pub enum Lookup {
     NotFound(String),
     /// ACM did not answer this time (throttled, server error, timeout) after the SDK's retries.
     Unknown(String),
+    /// ACM refused the call for good (e.g. AccessDenied): waiting will not help.
+    Refused(String),
 }
 
 /// ACM clients, one per region, made when first needed: a certificate is read in its own region.
@@ -64,7 +66,7 @@ impl Acm {
                 return Lookup::NotFound(format!("Certificate {arn} not found in {region} ({})", aws::describe(&err)));
             }
             Err(err) if aws::is_transient(&err) => return Lookup::Unknown(aws::describe(&err)),
-            Err(err) => return Lookup::Unknown(aws::describe(&err)),
+            Err(err) => return Lookup::Refused(format!("Could not read certificate {arn}: {}", aws::describe(&err))),
         };
         let mut records: Vec<(String, String)> = Vec::new();
         let mut missing = 0;

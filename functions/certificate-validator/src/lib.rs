@@ -103,7 +103,7 @@ impl CertificateValidator {
             .poll_until(&what, props.timeout, POLL_INTERVAL, || async {
                 let certificate = match self.acm.describe(arn, &props.region).await {
                     Lookup::Found(certificate) => certificate,
-                    Lookup::NotFound(why) => return Err(Failure::new(why)),
+                    Lookup::NotFound(why) | Lookup::Refused(why) => return Err(Failure::new(why)),
                     Lookup::Unknown(why) => {
                         tracing::warn!(%why, "certificate status unknown this round; still waiting");
                         return Ok(Poll::Pending);
@@ -187,7 +187,7 @@ impl CertificateValidator {
                     problems.push(format!("{}: {why}", used.property));
                     continue;
                 }
-                Lookup::Unknown(why) => {
+                Lookup::Unknown(why) | Lookup::Refused(why) => {
                     return HookResponse::failed(
                         request,
                         HookErrorCode::InternalFailure,

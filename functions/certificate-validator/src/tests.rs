@@ -430,6 +430,21 @@ async fn a_missing_certificate_fails_naming_it() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn access_denied_fails_at_once_instead_of_waiting() {
+    let describe = mock!(aws_sdk_acm::Client::describe_certificate).then_error(|| {
+        DescribeCertificateError::generic(
+            ErrorMetadata::builder().code("AccessDeniedException").message("not authorized").build(),
+        )
+    });
+    let validator = validator(&[&describe], &[]);
+    let (ctx, props) = ctx(json!({"CertificateArn": ARN}));
+    let started = Instant::now();
+    let failure = validator.create(&ctx, props).await.unwrap_err();
+    assert_eq!(started.elapsed(), Duration::ZERO);
+    assert_eq!(failure.reason, format!("Could not read certificate {ARN}: AccessDeniedException: not authorized"));
+}
+
+#[tokio::test(start_paused = true)]
 async fn delete_makes_no_call() {
     let describe =
         mock!(aws_sdk_acm::Client::describe_certificate).then_output(|| detail(CertificateStatus::Issued, &[]));
