@@ -359,6 +359,19 @@ async fn a_flag_that_does_not_change_fails_the_confirmation() {
     assert_eq!(failure.reason, "REST API api1 still reports disableExecuteApiEndpoint=false after the update to true");
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_unconfirmed_restore_does_not_block_the_deletion() {
+    let get = get_rest_api(true, true); // the flag reads back unchanged
+    let get_stages = mock!(aws_sdk_apigateway::Client::get_stages).then_output(|| stages(&["prod"]));
+    let update =
+        mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
+    let deploy = deployments(&["dep"]);
+    let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
+    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1"}));
+    assert_eq!(disabler.delete(&ctx, props).await.unwrap().physical_resource_id, "api1");
+    assert_eq!((update.num_calls(), deploy.num_calls()), (1, 1));
+}
+
 #[test]
 fn sample_events_parse() {
     for event in [
