@@ -2,9 +2,9 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo test venv lint unit bench clean
+.PHONY: demo test venv bench clean
 
-## demo: moto on loopback, a VPC link, vpc-link-waiter driven over the Lambda Runtime API
+## demo: moto on loopback, the example architecture's resources, all four functions driven over the Lambda Runtime API
 demo: venv
 	cargo run --quiet -p toolkit-tests --bin demo
 
