@@ -90,7 +90,7 @@ pub struct Runtime<H> {
 /// The answer to an invocation that is not a custom-resource request.
 type OtherAnswer = Pin<Box<dyn Future<Output = Result<Value, RuntimeError>> + Send>>;
 /// Claims an invocation for another kind of handling (a hook, an event), or hands it back.
-type Dispatch<H> = fn(Arc<H>, LambdaEvent<Value>) -> Result<OtherAnswer, LambdaEvent<Value>>;
+type Dispatch<H> = fn(Arc<H>, LambdaEvent<Value>) -> Result<OtherAnswer, Box<LambdaEvent<Value>>>;
 
 /// Serves invocations as a Lambda function: those `other` claims are answered by it, the rest are
 /// custom-resource requests.
@@ -105,7 +105,7 @@ async fn serve<H: CustomResource>(
         async move {
             match other(runtime.handler.clone(), event) {
                 Ok(answer) => answer.await,
-                Err(event) => runtime.handle(event).await,
+                Err(event) => runtime.handle(*event).await,
             }
         }
     }))
@@ -114,7 +114,7 @@ async fn serve<H: CustomResource>(
 
 /// Runs `handler` as a Lambda function: the `main` of every custom-resource function.
 pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<(), lambda_runtime::Error> {
-    serve(handler, config, |_, event| Err(event)).await
+    serve(handler, config, |_, event| Err(Box::new(event))).await
 }
 
 /// Runs a function that answers both custom-resource requests and CloudFormation Lambda hook
@@ -127,7 +127,7 @@ pub async fn run_with_hook<H: CustomResource + Hook>(
         if HookRequest::is_hook_invocation(&event.payload) {
             Ok(Box::pin(async move { Ok(answer_hook(hook, event).await) }))
         } else {
-            Err(event)
+            Err(Box::new(event))
         }
     })
     .await
@@ -150,7 +150,7 @@ pub async fn run_with_events<H: CustomResource + EventHandler>(
         if is_eventbridge_event(&event.payload) {
             Ok(Box::pin(answer_event(handler, event.payload)))
         } else {
-            Err(event)
+            Err(Box::new(event))
         }
     })
     .await
