@@ -2,7 +2,7 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo test venv bench clean
+.PHONY: demo test package venv bench clean
 
 ## demo: moto on loopback, the example architecture's resources, all four functions driven over the Lambda Runtime API
 demo: venv
@@ -19,6 +19,20 @@ test: venv
 	cargo test --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
+	$(MAKE) --no-print-directory package
+
+## package: the deployable build, proven: `sam build` with cargo-lambda for x86_64 (the Rust target this
+## machine has; users' default is arm64), every bootstrap checked (ELF architecture, glibc <= 2.34 for
+## provided.al2023, Lambda's size limits; zipped sizes printed), then the end-to-end tests run again
+## against exactly those bootstraps.
+E2E_TESTS := $(addsuffix _e2e,$(subst -,_,$(FUNCTIONS)))
+
+package: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
+		sam build --parameter-overrides Architecture=x86_64 < /dev/null
+	$(VENV)/bin/python tests/check_package.py .aws-sam/build
+	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
+	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
 
 ## venv: the pinned test tools (moto, cfn-lint) in .venv
 venv: $(VENV)/.installed
@@ -37,4 +51,4 @@ bench:
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .aws-sam

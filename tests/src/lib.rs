@@ -22,11 +22,17 @@ pub fn free_port() -> u16 {
 /// Builds (if needed) and locates a function's debug binary, so end-to-end tests always run the
 /// current code. The build is `cargo build -p NAME`, the production feature set, as `make test` does
 /// before running the tests (so here it is a no-op). `TOOLKIT_BIN_DIR` points at prebuilt binaries
-/// instead (e.g. a release build).
+/// instead: a cargo profile directory (`DIR/NAME`, e.g. `target/release`) or cargo-lambda's output,
+/// which `sam build` packages (`DIR/NAME/bootstrap`, i.e. `target/lambda`).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
-        let path = repo_root().join(dir.as_str()).join(name); // a relative dir is taken from the repository root
-        assert!(path.is_file(), "{} not found (TOOLKIT_BIN_DIR={dir})", path.display());
+        let dir_path = repo_root().join(dir.as_str()); // a relative dir is taken from the repository root
+        let path = [dir_path.join(name).join("bootstrap"), dir_path.join(name)]
+            .into_iter()
+            .find(|path| path.is_file())
+            .unwrap_or_else(|| {
+                panic!("neither {name}/bootstrap nor {name} found in {} (TOOLKIT_BIN_DIR)", dir_path.display())
+            });
         return path;
     }
     let status = std::process::Command::new(env!("CARGO"))

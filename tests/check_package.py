@@ -1,0 +1,114 @@
+"""Checks what `sam build` produced, the way Lambda will meet it.
+
+For every AWS::Serverless::Function in the built template: its CodeUri holds an executable `bootstrap`,
+an ELF for the template's architecture, needing no glibc symbol newer than provided.al2023's (2.34),
+and it fits Lambda's package limits. Prints each function's sizes (the zip as `sam deploy` uploads it).
+
+Usage: python tests/check_package.py [.aws-sam/build]    (exit status 1 on any problem)
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+import sys
+import zipfile
+
+import yaml  # PyYAML comes with aws-sam-cli in .venv
+
+# provided.al2023 ships glibc 2.34 (Amazon Linux 2023); a symbol versioned above it fails at load time.
+MAX_GLIBC = (2, 34)
+# Lambda's deployment package limits: 50 MB zipped for a direct upload, 250 MB unzipped.
+MAX_ZIPPED = 50 * 1024 * 1024
+MAX_UNZIPPED = 250 * 1024 * 1024
+# e_machine of the ELF header, per Lambda architecture.
+ELF_MACHINE = {"x86_64": 62, "arm64": 183}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form intrinsics (!Ref, !GetAtt, ...) as plain values."""
+
+
+_CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+def glibc_versions(path: str) -> list[tuple[int, ...]]:
+    """The GLIBC_x.y versions the binary's dynamic symbols require (objdump -T)."""
+    out = subprocess.run(["objdump", "-T", path], check=True, capture_output=True, text=True).stdout
+    return sorted({tuple(int(p) for p in v.split(".")) for v in re.findall(r"GLIBC_([0-9]+(?:\.[0-9]+)+)", out)})
+
+
+def elf_machine(path: str) -> int | None:
+    with open(path, "rb") as f:
+        header = f.read(20)
+    if header[:4] != b"\x7fELF" or len(header) < 20:
+        return None
+    byteorder = "little" if header[5] == 1 else "big"
+    return int.from_bytes(header[18:20], byteorder)
+
+
+def zipped_size(path: str) -> int:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(path, "bootstrap")
+    return len(buf.getvalue())
+
+
+def check(build_dir: str) -> list[str]:
+    with open(os.path.join(build_dir, "template.yaml")) as f:
+        template = yaml.load(f, Loader=_CfnLoader)
+    globals_fn = (template.get("Globals") or {}).get("Function") or {}
+    functions = {
+        name: {**globals_fn, **(res.get("Properties") or {})}
+        for name, res in template["Resources"].items()
+        if res.get("Type") == "AWS::Serverless::Function"
+    }
+    problems = []
+    if not functions:
+        problems.append("the built template has no AWS::Serverless::Function")
+    print(f"{'function':<30} {'arch':<7} {'glibc':<6} {'bootstrap':>12} {'zipped':>12}")
+    for name, props in sorted(functions.items()):
+        code_uri = props.get("CodeUri")
+        bootstrap = os.path.join(build_dir, code_uri or "", "bootstrap")
+        if not code_uri or not os.path.isfile(bootstrap):
+            problems.append(f"{name}: no bootstrap at {bootstrap}")
+            continue
+        archs = props.get("Architectures") or ["x86_64"]
+        # The built template keeps `!Ref Architecture` unresolved: then the architecture is the one the
+        # build was asked for (PACKAGE_ARCH, x86_64 by default, the Rust target this machine has).
+        arch = archs[0] if isinstance(archs[0], str) else os.environ.get("PACKAGE_ARCH", "x86_64")
+        if not os.access(bootstrap, os.X_OK):
+            problems.append(f"{name}: bootstrap is not executable")
+        machine = elf_machine(bootstrap)
+        if machine != ELF_MACHINE.get(arch):
+            problems.append(f"{name}: bootstrap is not an ELF for {arch} (e_machine {machine})")
+        versions = glibc_versions(bootstrap)
+        newest = versions[-1] if versions else None
+        if newest and newest > MAX_GLIBC:
+            problems.append(
+                f"{name}: needs GLIBC_{'.'.join(map(str, newest))}, newer than provided.al2023's "
+                f"{'.'.join(map(str, MAX_GLIBC))}"
+            )
+        size = os.path.getsize(bootstrap)
+        zipped = zipped_size(bootstrap)
+        if zipped > MAX_ZIPPED or size > MAX_UNZIPPED:
+            problems.append(f"{name}: {zipped} bytes zipped / {size} unzipped exceeds Lambda's package limits")
+        glibc = ".".join(map(str, newest)) if newest else "-"
+        print(f"{name:<30} {arch:<7} {glibc:<6} {size / 2**20:>9.1f} MiB {zipped / 2**20:>9.1f} MiB")
+    return problems
+
+
+def main() -> int:
+    build_dir = sys.argv[1] if len(sys.argv) > 1 else ".aws-sam/build"
+    problems = check(build_dir)
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    if not problems:
+        print(f"package OK: every bootstrap needs glibc <= {'.'.join(map(str, MAX_GLIBC))} and fits Lambda's limits")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
