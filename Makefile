@@ -21,10 +21,10 @@ test: venv
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
 	$(MAKE) --no-print-directory package
 
-## package: the deployable build, proven: `sam validate` (SAM's own transform, offline), `sam build` with cargo-lambda for x86_64 (the Rust target this
-## machine has; users' default is arm64), every bootstrap checked (ELF architecture, glibc <= 2.34 for
-## provided.al2023, Lambda's size limits; zipped sizes printed), then the end-to-end tests run again
-## against exactly those bootstraps.
+## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
+## with cargo-lambda for x86_64 (the Rust target this machine has; users' default is arm64); every
+## bootstrap checked (ELF architecture, glibc <= 2.34 for provided.al2023, Lambda's size limits; zipped
+## sizes printed); then the end-to-end tests run again against exactly those bootstraps.
 E2E_TESTS := $(addsuffix _e2e,$(subst -,_,$(FUNCTIONS)))
 
 package: venv
