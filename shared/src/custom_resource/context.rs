@@ -216,8 +216,11 @@ impl Ctx {
                 self.end_wait();
                 return Err(self.wait_timed_out(what, timeout));
             }
+            let answer = check().await;
+            // Counted only once answered: a poll cut off by the invocation's end (its answer never
+            // seen) must not push the next one a whole interval away in the continuation.
             self.state.lock().unwrap_or_else(|e| e.into_inner()).last_poll_at_ms = Some(now);
-            match check().await {
+            match answer {
                 Ok(Poll::Pending) => continue,
                 Ok(Poll::Ready(value)) => {
                     self.end_wait();
@@ -275,6 +278,26 @@ mod tests {
         assert_eq!(value, 3);
         assert_eq!(started.elapsed(), Duration::from_secs(8), "polls at 0, 4 and 8 s");
         assert!(ctx.active_wait().is_none(), "the wait ended");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_cut_off_before_its_answer_is_not_counted_for_the_continuation() {
+        let ctx = ctx(json!({}), None);
+        let calls = AtomicU32::new(0);
+        // Polls at 0 s (answered) and 4 s (still in flight when the invocation ends at 5 s).
+        let waiting = ctx.poll_until("thing", Duration::from_secs(60), Duration::from_secs(4), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) == 1 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+            }
+            Ok(Poll::<()>::Pending)
+        });
+        assert!(tokio::time::timeout(Duration::from_secs(5), waiting).await.is_err(), "cut off by the deadline");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(
+            ctx.continuation().last_poll_at_ms,
+            Some(1_000_000),
+            "the continuation polls again at once, not at 8 s: the 4 s answer was never seen"
+        );
     }
 
     #[tokio::test(start_paused = true)]
