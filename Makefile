@@ -35,7 +35,7 @@ package: venv
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
 	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
 
-## venv: the pinned test tools (moto, cfn-lint) in .venv
+## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda) in .venv
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: tests/requirements.txt
