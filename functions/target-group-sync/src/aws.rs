@@ -80,26 +80,19 @@ impl Aws {
     /// The service's tasks meant to run: ListTasks (pages of 100) and DescribeTasks (batches of 100).
     pub async fn service_tasks(&self, cluster: &str, service: &str) -> Result<Vec<TaskView>, String> {
         let fail = |err: String| format!("could not read the tasks of {cluster}/{service}: {err}");
-        let mut arns: Vec<String> = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .ecs
-                .list_tasks()
-                .cluster(cluster)
-                .service_name(service)
-                .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-                .max_results(ECS_BATCH as i32)
-                .set_next_token(token.take())
-                .send()
-                .await
-                .map_err(|err| fail(aws::describe(&err)))?;
-            arns.extend(page.task_arns().iter().cloned());
-            match page.next_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => break,
-            }
-        }
+        let arns: Vec<String> = self
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .max_results(ECS_BATCH as i32)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| fail(aws::describe(&err)))?;
         // Up to DESCRIBE_CONCURRENCY batches in flight: latency adds up over 10 batches for 1,000 tasks.
         let mut tasks = Vec::with_capacity(arns.len());
         let mut in_flight = tokio::task::JoinSet::new();
@@ -205,31 +198,26 @@ impl Aws {
             filter = filter.values(value);
         }
         let filter = filter.build();
+        let mappings = self
+            .tagging
+            .get_resources()
+            .resource_type_filters("elasticloadbalancing:targetgroup")
+            .tag_filters(filter)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|err| format!("could not find the bindings: {}", aws::describe(&err)))?;
         let (mut bindings, mut problems) = (Vec::new(), Vec::new());
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .tagging
-                .get_resources()
-                .resource_type_filters("elasticloadbalancing:targetgroup")
-                .tag_filters(filter.clone())
-                .set_pagination_token(token.take())
-                .send()
-                .await
-                .map_err(|err| format!("could not find the bindings: {}", aws::describe(&err)))?;
-            for mapping in page.resource_tag_mapping_list() {
-                let arn = mapping.resource_arn().unwrap_or_default();
-                let tags: Vec<(String, String)> =
-                    mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
-                match Binding::from_tags(arn, &tags) {
-                    Ok(Some(binding)) => bindings.push(binding),
-                    Ok(None) => {}
-                    Err(problem) => problems.push(problem),
-                }
-            }
-            match page.pagination_token() {
-                Some(next) if !next.is_empty() => token = Some(next.to_string()),
-                _ => break,
+        for mapping in &mappings {
+            let arn = mapping.resource_arn().unwrap_or_default();
+            let tags: Vec<(String, String)> =
+                mapping.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect();
+            match Binding::from_tags(arn, &tags) {
+                Ok(Some(binding)) => bindings.push(binding),
+                Ok(None) => {}
+                Err(problem) => problems.push(problem),
             }
         }
         Ok((bindings, problems))

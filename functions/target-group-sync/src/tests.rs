@@ -212,8 +212,12 @@ impl Mocks {
             }),
             list_tasks: mock!(aws_sdk_ecs::Client::list_tasks)
                 .then_output(move || ListTasksOutput::builder().set_task_arns(Some(arns.clone())).build()),
-            describe_tasks: mock!(aws_sdk_ecs::Client::describe_tasks)
-                .then_output(move || DescribeTasksOutput::builder().set_tasks(Some(tasks.clone())).build()),
+            // Like ECS: only the tasks asked for.
+            describe_tasks: mock!(aws_sdk_ecs::Client::describe_tasks).then_compute_output(move |req| {
+                let asked = req.tasks();
+                let found = tasks.iter().filter(|t| asked.iter().any(|a| Some(a.as_str()) == t.task_arn()));
+                DescribeTasksOutput::builder().set_tasks(Some(found.cloned().collect())).build()
+            }),
             describe_definition: mock!(aws_sdk_ecs::Client::describe_task_definition).then_output(|| {
                 DescribeTaskDefinitionOutput::builder()
                     .task_definition(
@@ -394,6 +398,46 @@ async fn writes_are_batched_by_200_and_paced_at_4_per_second() {
     assert_eq!(mocks.list_tasks.num_calls(), 1);
     assert_eq!(mocks.describe_tasks.num_calls(), 5, "DescribeTasks takes 100 tasks at a time");
     assert_eq!(started.elapsed(), 2 * aws::WRITE_PACE, "3 writes: two pauses of 250 ms");
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_page_of_list_tasks_is_read() {
+    let tasks: Vec<Task> = (1..=3).map(|i| ecs_task(&format!("10.0.1.{i}"), "RUNNING", "RUNNING")).collect();
+    let arns: Vec<String> = tasks.iter().map(|t| t.task_arn().unwrap().to_string()).collect();
+    let mocks = Mocks::new(tasks, vec![]);
+    let mocks = Mocks {
+        // Two tasks on the first page, the third behind the token.
+        list_tasks: mock!(aws_sdk_ecs::Client::list_tasks).then_compute_output(move |req| match req.next_token() {
+            None => ListTasksOutput::builder().set_task_arns(Some(arns[..2].to_vec())).next_token("page-2").build(),
+            Some("page-2") => ListTasksOutput::builder().task_arns(arns[2].clone()).build(),
+            Some(other) => panic!("unexpected token {other}"),
+        }),
+        ..mocks
+    };
+    let result = mocks.sync(&[]).reconcile(&binding()).await.unwrap();
+    assert_eq!(mocks.list_tasks.num_calls(), 2);
+    assert_eq!(result.registered, 3, "the task on the second page is registered too");
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_page_of_bindings_is_read() {
+    let event: Value =
+        serde_json::from_str(include_str!("../../../events/target-group-sync/scheduled-event.json")).unwrap();
+    let pages = mock!(aws_sdk_resourcegroupstagging::Client::get_resources).then_compute_output(|req| {
+        let mapping = ResourceTagMapping::builder()
+            .resource_arn(TG)
+            .tags(RgtTag::builder().key(SERVICE_TAG).value("prod/web").build().unwrap());
+        match req.pagination_token() {
+            // An empty first page with a token, as the tagging API can answer.
+            None => GetResourcesOutput::builder().pagination_token("page-2").build(),
+            Some("page-2") => GetResourcesOutput::builder().resource_tag_mapping_list(mapping.build()).build(),
+            Some(other) => panic!("unexpected token {other}"),
+        }
+    });
+    let mocks = Mocks::new(vec![ecs_task("10.0.1.1", "RUNNING", "RUNNING")], vec![]);
+    let result = mocks.sync(&[&pages]).handle_event(event).await.unwrap();
+    assert_eq!(pages.num_calls(), 2);
+    assert_eq!(result["Reconciled"][0]["Registered"], 1, "the binding on the second page is reconciled");
 }
 
 fn tagged(value: &str) -> Rule {
