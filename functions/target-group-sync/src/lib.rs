@@ -7,7 +7,7 @@
 //! - `Custom::TargetGroupBinding`: declares a binding in a stack (tags, reconcile, optional wait for healthy).
 //!
 //! Concurrency: the function runs with reserved concurrency 1, so reconciles never overlap; each one
-//! reads everything afresh before it writes (see docs/target-group-binding.md).
+//! reads everything afresh before it writes (see docs/target-group-sync-events.md).
 
 pub mod aws;
 pub mod decide;
