@@ -22,15 +22,16 @@ test: venv
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
-## with cargo-lambda for x86_64 (the Rust target this machine has; users' default is arm64); every
-## bootstrap checked (ELF architecture, glibc <= 2.34 for provided.al2023, Lambda's size limits; zipped
+## with cargo-lambda for samconfig.toml's Architecture (x86_64, the Rust target this machine has; the
+## same global setting `sam deploy` reads, so build and deploy agree); every bootstrap checked (ELF
+## architecture against that setting, glibc <= 2.34 for provided.al2023, Lambda's size limits; zipped
 ## sizes printed); then the end-to-end tests run again against exactly those bootstraps.
 E2E_TESTS := $(addsuffix _e2e,$(subst -,_,$(FUNCTIONS)))
 
 package: venv
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 < /dev/null
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
-		sam build --parameter-overrides Architecture=x86_64 < /dev/null
+		sam build < /dev/null
 	$(VENV)/bin/python tests/check_package.py .aws-sam/build
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
 	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))

@@ -27,6 +27,20 @@ MAX_UNZIPPED = 250 * 1024 * 1024
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
 
 
+def deploy_architecture() -> str:
+    """The Architecture `sam deploy` passes: PACKAGE_ARCH, else samconfig.toml's global
+    parameter_overrides (shared by `sam build` and `sam deploy`), else the template's default."""
+    if os.environ.get("PACKAGE_ARCH"):
+        return os.environ["PACKAGE_ARCH"]
+    import tomllib
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "samconfig.toml"), "rb") as f:
+        overrides = tomllib.load(f)["default"]["global"]["parameters"].get("parameter_overrides", "")
+    found = re.search(r"(?:^|\s)Architecture=(\S+)", overrides)
+    return found.group(1) if found else "x86_64"
+
+
 class _CfnLoader(yaml.SafeLoader):
     """Reads CloudFormation's short-form intrinsics (!Ref, !GetAtt, ...) as plain values."""
 
@@ -76,9 +90,9 @@ def check(build_dir: str) -> list[str]:
             problems.append(f"{name}: no bootstrap at {bootstrap}")
             continue
         archs = props.get("Architectures") or ["x86_64"]
-        # The built template keeps `!Ref Architecture` unresolved: then the architecture is the one the
-        # build was asked for (PACKAGE_ARCH, x86_64 by default, the Rust target this machine has).
-        arch = archs[0] if isinstance(archs[0], str) else os.environ.get("PACKAGE_ARCH", "x86_64")
+        # The built template keeps `!Ref Architecture` unresolved: then the architecture is the one
+        # `sam deploy` will pass, samconfig.toml's global Architecture (PACKAGE_ARCH overrides it).
+        arch = archs[0] if isinstance(archs[0], str) else deploy_architecture()
         if not os.access(bootstrap, os.X_OK):
             problems.append(f"{name}: bootstrap is not executable")
         machine = elf_machine(bootstrap)

@@ -25,7 +25,13 @@ async fn reconcile_1000_tasks() {
         .await
         .unwrap();
     let sync = TargetGroupSync::new(&moto.sdk_config());
-    let binding = Binding { target_group_arn: tg.clone(), cluster: "prod".into(), service: "web".into(), port: None };
+    let binding = Binding {
+        target_group_arn: tg.clone(),
+        cluster: "prod".into(),
+        service: "web".into(),
+        port: None,
+        availability_zone: None,
+    };
 
     for (round, expect_registered) in [("first (1,000 to register)", 1000), ("steady state (nothing to change)", 0)] {
         let before = moto.requests().len();

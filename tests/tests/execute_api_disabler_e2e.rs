@@ -32,7 +32,7 @@ async fn create_update_and_delete_over_the_runtime_api() {
     assert_eq!(created["Data"]["Stages"], "prod");
     assert!(apigw.get_rest_api().rest_api_id(&api_id).send().await.unwrap().disable_execute_api_endpoint());
 
-    let both = json!({"RestApiId": api_id, "StageNames": ["prod", "dev"]});
+    let both = json!({"RestApiId": api_id, "StageNames": ["prod", "dev"], "Redeploy": "true"});
     let updated = cfn::invoke(&lambda, &moto, EVENT, "Update", Some(&api_id), both, timeout).await;
     assert_eq!(updated["Status"], "SUCCESS", "{updated}");
     assert_eq!(updated["Data"]["Stages"], "prod,dev");

@@ -49,13 +49,31 @@ impl Fixture {
 }
 
 #[tokio::test]
-async fn create_disables_the_endpoint_and_redeploys_every_stage() {
+async fn create_disables_the_endpoint_and_updates_every_stage_in_place() {
+    let f = fixture().await;
+    let (api_id, _) = f.private_api(&["prod", "dev"]).await;
+    let before = f.deployments(&api_id).await;
+    assert!(!f.flag(&api_id).await);
+
+    let response = f.send("Create", None, json!({"RestApiId": api_id})).await;
+    assert_eq!(response["Status"], "SUCCESS", "{response}");
+    assert!(f.flag(&api_id).await, "GetRestApi shows the flag on");
+    assert_eq!(f.deployments(&api_id).await, before, "each stage keeps the deployment it serves");
+    assert_eq!(response["Data"]["Stages"], "prod,dev");
+    assert_eq!(response["Data"]["StageUpdates"], "prod:UpdateStage,dev:UpdateStage");
+    assert_eq!(response["Data"]["DeploymentIds"], format!("{},{}", before["prod"], before["dev"]));
+    let updates = f.moto.requests().iter().filter(|r| r.method == "PATCH" && r.path().contains("/stages/")).count();
+    assert_eq!(updates, 2, "one UpdateStage per stage");
+}
+
+#[tokio::test]
+async fn create_with_redeploy_disables_the_endpoint_and_redeploys_every_stage() {
     let f = fixture().await;
     let (api_id, _) = f.private_api(&["prod"]).await;
     let before = f.deployments(&api_id).await;
     assert!(!f.flag(&api_id).await);
 
-    let response = f.send("Create", None, json!({"RestApiId": api_id})).await;
+    let response = f.send("Create", None, json!({"RestApiId": api_id, "Redeploy": "true"})).await;
     assert_eq!(response["Status"], "SUCCESS", "{response}");
     assert!(f.flag(&api_id).await, "GetRestApi shows the flag on");
     let after = f.deployments(&api_id).await;
@@ -73,7 +91,7 @@ async fn stage_names_leave_other_stages_untouched() {
     let (api_id, _) = f.private_api(&["prod", "dev"]).await;
     let before = f.deployments(&api_id).await;
 
-    let response = f.send("Create", None, json!({"RestApiId": api_id, "StageNames": "prod"})).await;
+    let response = f.send("Create", None, json!({"RestApiId": api_id, "StageNames": "prod", "Redeploy": true})).await;
     assert_eq!(response["Status"], "SUCCESS", "{response}");
     let after = f.deployments(&api_id).await;
     assert_ne!(after["prod"], before["prod"], "prod was redeployed");
@@ -97,7 +115,7 @@ async fn an_api_whose_methods_are_gone_fails_with_what_to_do() {
     let f = fixture().await;
     let (api_id, proxy_id) = f.private_api(&["prod"]).await;
     f.apigw.delete_method().rest_api_id(&api_id).resource_id(&proxy_id).http_method("ANY").send().await.unwrap();
-    let response = f.send("Create", None, json!({"RestApiId": api_id})).await;
+    let response = f.send("Create", None, json!({"RestApiId": api_id, "Redeploy": "true"})).await;
     assert_eq!(response["Status"], "FAILED");
     let reason = response["Reason"].as_str().unwrap();
     assert!(reason.contains("BadRequestException: The REST API doesn't contain any methods"), "{reason}");

@@ -81,11 +81,13 @@ async fn events_keep_the_target_group_in_step_with_the_tasks() {
     assert_eq!(f.bind("Create", None, f.props(&tg)).await["Status"], "SUCCESS");
     let handler = f.runtime.handler();
 
-    // A task told to stop: deregistered at once.
+    // A task told to stop. moto stops it at once (lastStatus STOPPED, its IP free for another task), so
+    // it is not drained early on the event's word: the reconcile removes it, as it is no longer listed.
     let (stopping_arn, stopping_ip) = &tasks[0];
     f.service.stop_task(stopping_arn).await;
     let result = handler.handle_event(task_event(STOPPING, "prod", "web", stopping_arn, stopping_ip)).await.unwrap();
-    assert_eq!(result["DrainedEarly"], 1, "{result}");
+    assert_eq!(result["DrainedEarly"], 0, "{result}");
+    assert_eq!(result["Reconciled"][0]["Deregistered"], 1, "{result}");
     assert_eq!(f.service.targets(&tg).await, Fixture::ips(&tasks[1..], 80));
 
     // A new task (a deployment): registered on its task event, and again idempotently on the deployment event.
@@ -157,18 +159,58 @@ async fn an_instance_target_group_and_a_missing_service_are_refused() {
     assert!(response["Reason"].as_str().unwrap().contains("service prod/nope not found"), "{response}");
 }
 
+/// The ELB Query-protocol actions made through moto, in order.
+fn elb_actions(moto: &MotoServer) -> Vec<String> {
+    moto.requests()
+        .iter()
+        .filter_map(|r| {
+            let body = String::from_utf8_lossy(&r.body).to_string();
+            body.split('&').find_map(|pair| pair.strip_prefix("Action=").map(str::to_string))
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn delete_unbinds_and_a_deleted_target_group_is_fine() {
+async fn delete_deregisters_while_tagged_then_untags_and_a_deleted_target_group_is_fine() {
     let f = fixture().await;
     f.service.run_tasks(2).await;
     let tg = f.service.target_group("web-ip", TargetTypeEnum::Ip).await;
     assert_eq!(f.bind("Create", None, f.props(&tg)).await["Status"], "SUCCESS");
+    let before = elb_actions(&f.moto).len();
     let deleted = f.bind("Delete", Some(&tg), f.props(&tg)).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(f.service.targets(&tg).await.is_empty());
     assert!(f.service.tags(&tg).await.is_empty());
+    // The template lets the function change targets only in tagged groups: the tags go last.
+    let writes: Vec<String> = elb_actions(&f.moto)[before..]
+        .iter()
+        .filter(|a| matches!(a.as_str(), "DeregisterTargets" | "RemoveTags"))
+        .cloned()
+        .collect();
+    assert_eq!(writes, ["DeregisterTargets", "RemoveTags"]);
 
     f.service.elb.delete_target_group().target_group_arn(&tg).send().await.unwrap();
     let again = f.bind("Delete", Some(&tg), f.props(&tg)).await;
     assert_eq!(again["Status"], "SUCCESS", "{again}");
+}
+
+#[tokio::test]
+async fn a_target_group_bound_to_another_service_is_refused_and_its_delete_leaves_it_alone() {
+    let f = fixture().await;
+    let tasks = f.service.run_tasks(2).await;
+    let tg = f.service.target_group("web-ip", TargetTypeEnum::Ip).await;
+    assert_eq!(f.bind("Create", None, f.props(&tg)).await["Status"], "SUCCESS");
+
+    let mut other = f.props(&tg);
+    other["Service"] = json!("api");
+    let refused = f.bind("Create", None, other.clone()).await;
+    assert_eq!(refused["Status"], "FAILED");
+    assert!(refused["Reason"].as_str().unwrap().contains("already bound to prod/web"), "{refused}");
+    assert_eq!(f.service.tags(&tg).await, vec![("tg-sync:service".to_string(), "prod/web".to_string())]);
+
+    // The Delete CloudFormation sends for a binding of another service must not unbind web's group.
+    let deleted = f.bind("Delete", Some(&tg), other).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert_eq!(f.service.targets(&tg).await, Fixture::ips(&tasks, 80), "web's targets stay");
+    assert_eq!(f.service.tags(&tg).await, vec![("tg-sync:service".to_string(), "prod/web".to_string())]);
 }

@@ -32,6 +32,30 @@ fn puts(receiver: &StubServer) -> Vec<toolkit_tests::stub::Recorded> {
 }
 
 #[test]
+fn no_log_level_prints_the_response_url() {
+    // TRACE, as a function's ApplicationLogLevel sets it (AWS_LAMBDA_LOG_LEVEL wins over RUST_LOG):
+    // lambda_runtime would log every raw event and the SDK every request body, the continuation's
+    // Invoke payload (which carries the ResponseURL) included.
+    let apigateway = scripted_apigateway(Duration::from_secs(4));
+    let receiver = response_receiver(0);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(3));
+    let mut env = env(&apigateway, Some(&receiver));
+    env.push(("AWS_LAMBDA_LOG_LEVEL".into(), "TRACE".into()));
+    env.push(("RUST_LOG".into(), "trace".into()));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env);
+    let response_url = format!("{}/cfn-responses/link-ready?X-Amz-Signature={SECRET}", receiver.origin());
+    lambda.invoke(create_request(response_url, json!({"VpcLinkId": LINK, "TimeoutSeconds": "60"})));
+    assert!(wait_for(Duration::from_secs(30), || !puts(&receiver).is_empty()), "no response within 30 s");
+    assert!(lambda.wait_until_idle(Duration::from_secs(10)));
+    assert!(lambda.invocations().len() >= 2, "the wait continued through an Invoke");
+
+    let logs = lambda.logs();
+    assert!(logs.contains("continuing in a new invocation"), "{logs}");
+    assert!(!logs.contains(SECRET), "the ResponseURL's signature reached the logs at TRACE:\n{logs}");
+    assert!(!logs.contains("/cfn-responses/link-ready"), "the ResponseURL's path reached the logs at TRACE");
+}
+
+#[test]
 fn a_wait_longer_than_the_invocation_continues_and_responds_exactly_once() {
     let apigateway = scripted_apigateway(Duration::from_secs(8));
     let receiver = response_receiver(0);

@@ -6,6 +6,14 @@ use shared::aws::{self, SdkConfig};
 use shared::custom_resource::Failure;
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
+
+fn acm_timeouts() -> aws_sdk_acm::config::timeout::TimeoutConfig {
+    aws_sdk_acm::config::timeout::TimeoutConfig::builder()
+        .operation_timeout(ACM_CALL_TIMEOUT)
+        .operation_attempt_timeout(ACM_ATTEMPT_TIMEOUT)
+        .build()
+}
 
 /// What one DescribeCertificate showed.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +26,12 @@ pub enum Lookup {
     /// ACM refused the call for good (e.g. AccessDenied): waiting will not help.
     Refused(String),
 }
+
+/// Every ACM call gives up after this long, retries included (and each attempt after
+/// [`ACM_ATTEMPT_TIMEOUT`]): the hook must answer within CloudFormation's 30 s, and a wait's poll
+/// that gets no answer is simply "not known yet".
+pub const ACM_CALL_TIMEOUT: Duration = Duration::from_secs(10);
+pub const ACM_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// ACM clients, one per region, made when first needed: a certificate is read in its own region.
 pub struct Acm {
@@ -45,10 +59,16 @@ impl Acm {
             .or_insert_with(|| {
                 let conf = aws_sdk_acm::config::Builder::from(config)
                     .region(aws_sdk_acm::config::Region::new(region.to_string()))
+                    .timeout_config(acm_timeouts())
                     .build();
                 aws_sdk_acm::Client::from_conf(conf)
             })
             .clone()
+    }
+
+    /// The timeouts of the ACM client for `region` (tests).
+    pub fn timeouts(&self, region: &str) -> Option<aws_sdk_acm::config::timeout::TimeoutConfig> {
+        self.client(region).config().timeout_config().cloned()
     }
 
     pub async fn describe(&self, arn: &str, region: &str) -> Lookup {

@@ -5,7 +5,7 @@ use certificate_validator::CertificateValidator;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::logging::init();
     let config = shared::aws::load_config().await;
     shared::custom_resource::run_with_hook(CertificateValidator::new(&config), &config).await
 }

@@ -530,3 +530,18 @@ async fn hook_passes_deletes_other_types_and_non_acm_certificates_without_asking
     }
     assert_eq!(describe.num_calls(), 0);
 }
+
+#[test]
+fn every_acm_call_has_a_timeout_that_fits_in_the_hooks_30_s() {
+    let config = shared::aws::SdkConfig::builder()
+        .behavior_version(aws_sdk_acm::config::BehaviorVersion::latest())
+        .region(aws_sdk_acm::config::Region::new("eu-west-1"))
+        .build();
+    let acm = Acm::new(&config);
+    for region in ["eu-west-1", "us-east-1"] {
+        let timeouts = acm.timeouts(region).expect("a timeout config");
+        let call = timeouts.operation_timeout().expect("an operation timeout");
+        assert!(call <= Duration::from_secs(10), "{region}: {call:?}");
+        assert!(timeouts.operation_attempt_timeout().is_some(), "{region}: each attempt is bounded too");
+    }
+}

@@ -115,6 +115,24 @@ impl Apis {
         result.map_err(|why| Failure::new(format!("Could not update {api}: {why}")))
     }
 
+    /// Points a REST stage at `deployment_id`, the deployment it already serves: an update of the
+    /// stage that ships nothing new.
+    pub async fn touch_stage(&self, api: &Api, stage: &str, deployment_id: &str) -> Result<(), Failure> {
+        let Api::Rest(id) = api else {
+            return Err(Failure::new(format!("Internal error: an in-place stage update of {api}")));
+        };
+        let patch = PatchOperation::builder().op(Op::Replace).path("/deploymentId").value(deployment_id).build();
+        self.rest
+            .update_stage()
+            .rest_api_id(id)
+            .stage_name(stage)
+            .patch_operations(patch)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|err| Failure::new(format!("Could not update stage {stage} of {api}: {}", aws::describe(&err))))
+    }
+
     /// Deploys the API's current configuration to `stage`.
     pub async fn create_deployment(&self, api: &Api, stage: &str) -> Result<Deploy, Failure> {
         let refused = |why: String, no_methods: bool| {

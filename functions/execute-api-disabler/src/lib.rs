@@ -1,9 +1,18 @@
-//! `Custom::ExecuteApiEndpoint`: turns off an API's default `execute-api` endpoint and redeploys its
-//! stages, so that the change takes effect (CloudFormation sets the flag but never redeploys for it).
+//! `Custom::ExecuteApiEndpoint`: turns off an API's default `execute-api` endpoint and makes the
+//! change take effect on its stages (CloudFormation sets the flag on an existing API but does not
+//! touch its stages for it).
+//!
+//! How a stage takes the change (docs/execute-api-endpoint.md has the sources):
+//! - REST API stage: an UpdateStage that points the stage at the deployment it already serves. AWS:
+//!   the setting "takes effect when you update any setting on any stage, such as updating the
+//!   deployment on the stage". Nothing undeployed is shipped and the stage keeps its deployment.
+//!   `Redeploy: true` asks for a new deployment (CreateDeployment) instead.
+//! - HTTP API stage without autoDeploy: a new deployment (AWS: "you must redeploy your API").
+//! - HTTP API stage with autoDeploy: nothing (API Gateway redeploys it).
 //!
 //! Properties: `RestApiId` or `HttpApiId` (exactly one), `StageNames` (default: every stage),
-//! `Disabled` (default true), `RestoreOnDelete` (default true).
-//! Attributes: `ApiId`, `DisableExecuteApiEndpoint`, `Stages`, `DeploymentIds`.
+//! `Disabled` (default true), `Redeploy` (default false), `RestoreOnDelete` (default false).
+//! Attributes: `ApiId`, `DisableExecuteApiEndpoint`, `Stages`, `DeploymentIds`, `StageUpdates`.
 
 mod apis;
 
@@ -53,6 +62,7 @@ pub struct Properties {
     pub api: Api,
     pub stage_names: Option<Vec<String>>,
     pub disabled: bool,
+    pub redeploy: bool,
     pub restore_on_delete: bool,
 }
 
@@ -76,7 +86,10 @@ impl FromProperties for Properties {
             api,
             stage_names: p.string_list("StageNames"),
             disabled: p.bool_or("Disabled", true),
-            restore_on_delete: p.bool_or("RestoreOnDelete", true),
+            redeploy: p.bool_or("Redeploy", false),
+            // Off by default: a teardown would otherwise re-open the public endpoint and deploy an API
+            // that is about to be deleted (docs/execute-api-endpoint.md).
+            restore_on_delete: p.bool_or("RestoreOnDelete", false),
         }
     }
 }
@@ -103,19 +116,35 @@ pub struct Plan {
     pub stages: Vec<(String, StageAction)>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StageAction {
+    /// UpdateStage re-pointing the stage at the deployment it already serves (REST).
+    Touch { deployment_id: String },
+    /// CreateDeployment to the stage.
     Redeploy,
+    /// Nothing: API Gateway redeploys the stage itself (HTTP, autoDeploy).
     AutoDeployed,
 }
 
-/// The decision, given the API as it is: which flag value to write and which stages to redeploy.
+impl StageAction {
+    /// The `StageUpdates` entry: how the stage took the change.
+    pub fn label(&self) -> &'static str {
+        match self {
+            StageAction::Touch { .. } => "UpdateStage",
+            StageAction::Redeploy => "CreateDeployment",
+            StageAction::AutoDeployed => "AutoDeploy",
+        }
+    }
+}
+
+/// The decision, given the API as it is: which flag value to write and how each stage takes it.
 /// On Delete (restore), stages that no longer exist are passed over instead of failing the deletion.
 pub fn plan(
     api: &Api,
     state: &ApiState,
     stage_names: Option<&[String]>,
     disabled: bool,
+    redeploy: bool,
     restoring: bool,
 ) -> Result<Plan, Failure> {
     let known: Vec<&str> = state.stages.iter().map(|s| s.name.as_str()).collect();
@@ -140,7 +169,11 @@ pub fn plan(
              AWS::ApiGateway::Stage or a Deployment with StageName) and make this resource depend on it"
         )));
     }
-    let action = |stage: &StageInfo| if stage.auto_deploy { StageAction::AutoDeployed } else { StageAction::Redeploy };
+    let action = |stage: &StageInfo| match (api, &stage.deployment_id) {
+        (Api::Http(_), _) if stage.auto_deploy => StageAction::AutoDeployed,
+        (Api::Rest(_), Some(id)) if !redeploy => StageAction::Touch { deployment_id: id.clone() },
+        _ => StageAction::Redeploy,
+    };
     Ok(Plan {
         patch: state.disabled != disabled,
         stages: targets.iter().map(|s| (s.name.clone(), action(s))).collect(),
@@ -177,17 +210,15 @@ impl ExecuteApiDisabler {
             }
             return Err(Failure::new(format!("{api} not found")));
         };
-        let plan = plan(api, &state, props.stage_names.as_deref(), disabled, restoring)?;
+        let plan = plan(api, &state, props.stage_names.as_deref(), disabled, props.redeploy, restoring)?;
         if plan.patch {
             tracing::info!(%api, disabled, "setting disableExecuteApiEndpoint");
             self.apis.set_disabled(api, disabled).await?;
         }
-        // From here on the API has changed: a failed Create keeps its id, so the Delete that
-        // CloudFormation sends on rollback restores it.
-        let keep_id = |failure: Failure| match ctx.request_type() {
-            RequestType::Create => failure.with_physical_id(api.id()),
-            _ => failure,
-        };
+        // From here on the API has changed: a failed Create, or a failed Update to another API, reports
+        // this API's id, so the Delete that CloudFormation sends on rollback restores this API.
+        let new_api = ctx.request_type() == RequestType::Create || ctx.physical_resource_id() != Some(api.id());
+        let keep_id = |failure: Failure| if new_api { failure.with_physical_id(api.id()) } else { failure };
         let deployment_ids = self.redeploy(ctx, api, &plan).await.map_err(keep_id)?;
 
         let confirmed = self.apis.read(api).await.map_err(keep_id)?;
@@ -205,15 +236,19 @@ impl ExecuteApiDisabler {
             }
         }
         let names: Vec<&str> = plan.stages.iter().map(|(name, _)| name.as_str()).collect();
+        let updates: Vec<String> =
+            plan.stages.iter().map(|(name, action)| format!("{name}:{}", action.label())).collect();
         Ok(Success::new(api.id())
             .with("ApiId", api.id())
             .with("DisableExecuteApiEndpoint", disabled)
             .with("Stages", names.join(","))
-            .with("DeploymentIds", deployment_ids.join(",")))
+            .with("DeploymentIds", deployment_ids.join(","))
+            .with("StageUpdates", updates.join(",")))
     }
 
-    /// Redeploys the plan's stages one after another at CreateDeployment's pace, retrying throttled
-    /// calls. Progress is saved after each stage: a continuation picks up where this one stopped.
+    /// Makes each stage take the change: UpdateStage, or CreateDeployment one after another at its
+    /// pace, retrying throttled calls. Progress is saved after each redeploy: a continuation picks up
+    /// where this one stopped. Returns each stage's deployment id.
     async fn redeploy(&self, ctx: &Ctx, api: &Api, plan: &Plan) -> Result<Vec<String>, Failure> {
         let mut progress: Progress = ctx.progress().unwrap_or_default();
         let to_redeploy = plan.stages.iter().filter(|(_, action)| *action == StageAction::Redeploy).count();
@@ -223,9 +258,18 @@ impl ExecuteApiDisabler {
         let mut ids = Vec::with_capacity(plan.stages.len());
         let mut deployed_here = false;
         for (stage, action) in &plan.stages {
-            if *action == StageAction::AutoDeployed {
-                ids.push(AUTO_DEPLOYED.to_string());
-                continue;
+            match action {
+                StageAction::AutoDeployed => {
+                    ids.push(AUTO_DEPLOYED.to_string());
+                    continue;
+                }
+                StageAction::Touch { deployment_id } => {
+                    self.apis.touch_stage(api, stage, deployment_id).await?;
+                    tracing::info!(%api, stage, %deployment_id, "stage updated in place");
+                    ids.push(deployment_id.clone());
+                    continue;
+                }
+                StageAction::Redeploy => {}
             }
             if let Some((_, id)) = progress.deployed.iter().find(|(done, _)| done == stage) {
                 ids.push(id.clone());
@@ -279,10 +323,14 @@ impl CustomResource for ExecuteApiDisabler {
         self.apply(ctx, &props, props.disabled, false).await
     }
 
+    /// Never blocks a stack's deletion: a restore that fails (read, patch, deploy) is logged, and the
+    /// Delete succeeds.
     async fn delete(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
         let id = ctx.physical_resource_id().unwrap_or(props.api.id()).to_string();
-        if props.restore_on_delete {
-            self.apply(ctx, &props, false, true).await?;
+        if props.restore_on_delete
+            && let Err(failure) = self.apply(ctx, &props, false, true).await
+        {
+            tracing::warn!(api = %props.api, reason = %failure.reason, "restore on delete failed; the deletion goes on");
         }
         Ok(Success::new(id))
     }

@@ -4,7 +4,7 @@ use execute_api_disabler::ExecuteApiDisabler;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::logging::init();
     let config = shared::aws::load_config().await;
     shared::custom_resource::run(ExecuteApiDisabler::new(&config), &config).await
 }

@@ -7,7 +7,8 @@ use aws_sdk_apigateway::error::ErrorMetadata;
 use aws_sdk_apigateway::operation::create_deployment::{CreateDeploymentError, CreateDeploymentOutput};
 use aws_sdk_apigateway::operation::get_rest_api::{GetRestApiError, GetRestApiOutput};
 use aws_sdk_apigateway::operation::get_stages::GetStagesOutput;
-use aws_sdk_apigateway::operation::update_rest_api::UpdateRestApiOutput;
+use aws_sdk_apigateway::operation::update_rest_api::{UpdateRestApiError, UpdateRestApiOutput};
+use aws_sdk_apigateway::operation::update_stage::{UpdateStageError, UpdateStageOutput};
 use aws_sdk_apigateway::types::Stage;
 use aws_sdk_apigateway::types::error::{BadRequestException, NotFoundException, TooManyRequestsException};
 use aws_sdk_apigatewayv2::operation::create_deployment::CreateDeploymentOutput as CreateDeploymentOutputV2;
@@ -88,7 +89,8 @@ fn properties_need_exactly_one_api() {
     assert_eq!(props.api, Api::Http("h1".into()));
     assert_eq!(props.stage_names, Some(vec!["prod".to_string()]));
     assert!(!props.disabled);
-    assert!(props.restore_on_delete);
+    assert!(!props.restore_on_delete, "a teardown does not re-open the endpoint unless asked");
+    assert!(!props.redeploy, "stages are updated in place unless asked");
 }
 
 #[tokio::test(start_paused = true)]
@@ -105,7 +107,7 @@ async fn throttled_redeploy_is_retried_until_it_succeeds() {
         .output(|| CreateDeploymentOutput::builder().id("dep-new").build())
         .build();
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true"}));
     let started = Instant::now();
     let success = disabler.create(&ctx, props).await.unwrap();
     let took = started.elapsed();
@@ -127,7 +129,7 @@ async fn a_flag_already_set_is_not_patched_but_still_redeployed() {
         mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
     let deploy = deployments(&["dep-dev", "dep-prod"]);
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true"}));
     let started = Instant::now();
     let success = disabler.create(&ctx, props).await.unwrap();
     assert_eq!(update.num_calls(), 0, "no patch");
@@ -151,7 +153,8 @@ async fn stage_names_pick_stages_in_the_given_order() {
             CreateDeploymentOutput::builder().id(format!("dep-{}", req.stage_name().unwrap())).build()
         });
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "StageNames": ["test", "prod"]}));
+    let (ctx, props) =
+        ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true", "StageNames": ["test", "prod"]}));
     let success = disabler.create(&ctx, props).await.unwrap();
     assert_eq!(success.data["Stages"], "test,prod");
     assert_eq!(success.data["DeploymentIds"], "dep-test,dep-prod");
@@ -206,7 +209,7 @@ async fn an_api_without_methods_fails_keeping_its_id_for_the_rollback() {
         )
     });
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true"}));
     let failure = disabler.create(&ctx, props).await.unwrap_err();
     assert_eq!(
         failure.reason,
@@ -239,7 +242,7 @@ async fn delete_of_an_api_that_is_gone_succeeds() {
     let get = mock!(aws_sdk_apigateway::Client::get_rest_api).then_error(not_found);
     let deploy = deployments(&["x"]);
     let disabler = rest_disabler(&[&get, &deploy]);
-    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1", "RestoreOnDelete": "true"}));
     let success = disabler.delete(&ctx, props).await.unwrap();
     assert_eq!(success.physical_resource_id, "api1");
     assert_eq!((get.num_calls(), deploy.num_calls()), (1, 0));
@@ -263,7 +266,10 @@ async fn delete_restores_the_endpoint_and_redeploys_the_same_stages() {
         .then_output(|| CreateDeploymentOutput::builder().id("dep-restored").build());
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
     // "gone" no longer exists: a restore passes over it rather than block the stack's deletion.
-    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1", "StageNames": ["prod", "gone"]}));
+    let (ctx, props) = ctx(
+        RequestType::Delete,
+        json!({"RestApiId": "api1", "RestoreOnDelete": "true", "Redeploy": "true", "StageNames": ["prod", "gone"]}),
+    );
     let success = disabler.delete(&ctx, props).await.unwrap();
     assert_eq!(success.physical_resource_id, "api1");
     assert_eq!((update.num_calls(), deploy.num_calls()), (1, 1));
@@ -286,7 +292,7 @@ async fn a_continuation_does_not_redeploy_stages_already_done() {
         .match_requests(|req| req.stage_name() == Some("prod"))
         .then_output(|| CreateDeploymentOutput::builder().id("dep-prod").build());
     let disabler = rest_disabler(&[&get, &get_stages, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true"}));
     ctx.save_progress(&json!({"deployed": [["dev", "dep-dev-earlier"]]}));
     let success = disabler.create(&ctx, props).await.unwrap();
     assert_eq!(deploy.num_calls(), 1);
@@ -354,7 +360,7 @@ async fn a_flag_that_does_not_change_fails_the_confirmation() {
         mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
     let deploy = deployments(&["dep"]);
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1", "Redeploy": "true"}));
     let failure = disabler.create(&ctx, props).await.unwrap_err();
     assert_eq!(failure.reason, "REST API api1 still reports disableExecuteApiEndpoint=false after the update to true");
 }
@@ -367,7 +373,8 @@ async fn an_unconfirmed_restore_does_not_block_the_deletion() {
         mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
     let deploy = deployments(&["dep"]);
     let disabler = rest_disabler(&[&get, &get_stages, &update, &deploy]);
-    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1"}));
+    let (ctx, props) =
+        ctx(RequestType::Delete, json!({"RestApiId": "api1", "RestoreOnDelete": "true", "Redeploy": "true"}));
     assert_eq!(disabler.delete(&ctx, props).await.unwrap().physical_resource_id, "api1");
     assert_eq!((update.num_calls(), deploy.num_calls()), (1, 1));
 }
@@ -385,4 +392,86 @@ fn sample_events_parse() {
             properties::parse::<Properties>(old).unwrap();
         }
     }
+}
+
+fn update_stage_in_place() -> Rule {
+    mock!(aws_sdk_apigateway::Client::update_stage)
+        .match_requests(|req| {
+            let ops = req.patch_operations();
+            let name = req.stage_name().unwrap_or_default();
+            ops.len() == 1
+                && ops[0].op() == Some(&aws_sdk_apigateway::types::Op::Replace)
+                && ops[0].path() == Some("/deploymentId")
+                && ops[0].value() == Some(format!("old-{name}").as_str())
+        })
+        .then_output(|| UpdateStageOutput::builder().build())
+}
+
+#[tokio::test(start_paused = true)]
+async fn rest_stages_take_the_change_by_an_update_in_place_without_a_new_deployment() {
+    let get = get_rest_api(false, true);
+    let get_stages = mock!(aws_sdk_apigateway::Client::get_stages).then_output(|| stages(&["dev", "prod"]));
+    let update =
+        mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
+    let touch = update_stage_in_place();
+    let deploy = deployments(&["never"]);
+    let disabler = rest_disabler(&[&get, &get_stages, &update, &touch, &deploy]);
+    let (ctx, props) = ctx(RequestType::Create, json!({"RestApiId": "api1"}));
+    let success = disabler.create(&ctx, props).await.unwrap();
+    assert_eq!(deploy.num_calls(), 0, "nothing undeployed is shipped to the stages");
+    assert_eq!(touch.num_calls(), 2, "each stage re-pointed at the deployment it already serves");
+    assert_eq!(success.data["DeploymentIds"], "old-dev,old-prod", "the stages keep their deployments");
+    assert_eq!(success.data["StageUpdates"], "dev:UpdateStage,prod:UpdateStage");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_restore_never_blocks_the_deletion() {
+    let get = get_rest_api(true, true);
+    let get_stages = mock!(aws_sdk_apigateway::Client::get_stages).then_output(|| stages(&["prod"]));
+    let refused = mock!(aws_sdk_apigateway::Client::update_rest_api).then_error(|| {
+        UpdateRestApiError::BadRequestException(
+            BadRequestException::builder()
+                .message("Invalid patch")
+                .meta(ErrorMetadata::builder().code("BadRequestException").build())
+                .build(),
+        )
+    });
+    let disabler = rest_disabler(&[&get, &get_stages, &refused]);
+    let (ctx, props) = ctx(RequestType::Delete, json!({"RestApiId": "api1", "RestoreOnDelete": "true"}));
+    let success = disabler.delete(&ctx, props).await.expect("a Delete always succeeds");
+    assert_eq!(success.physical_resource_id, "api1");
+    assert_eq!(refused.num_calls(), 1, "the restore was tried");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_update_to_another_api_that_fails_after_patching_reports_the_new_api() {
+    // The resource was on api1 (its PhysicalResourceId); the Update names api2, whose stage update fails.
+    let get = mock!(aws_sdk_apigateway::Client::get_rest_api)
+        .sequence()
+        .output(|| GetRestApiOutput::builder().id("api2").disable_execute_api_endpoint(false).build())
+        .output(|| GetRestApiOutput::builder().id("api2").disable_execute_api_endpoint(true).build())
+        .repeatedly()
+        .build();
+    let get_stages = mock!(aws_sdk_apigateway::Client::get_stages).then_output(|| stages(&["prod"]));
+    let update =
+        mock!(aws_sdk_apigateway::Client::update_rest_api).then_output(|| UpdateRestApiOutput::builder().build());
+    let broken = mock!(aws_sdk_apigateway::Client::update_stage).then_error(|| {
+        UpdateStageError::BadRequestException(
+            BadRequestException::builder()
+                .message("Stage is being updated")
+                .meta(ErrorMetadata::builder().code("BadRequestException").build())
+                .build(),
+        )
+    });
+    let disabler = rest_disabler(&[&get, &get_stages, &update, &broken]);
+    let (ctx, props) = ctx(RequestType::Update, json!({"RestApiId": "api2"}));
+    assert_eq!(ctx.physical_resource_id(), Some("api1"));
+    let failure = disabler.update(&ctx, props, None).await.unwrap_err();
+    assert_eq!(update.num_calls(), 1, "api2 was patched");
+    assert_eq!(
+        failure.physical_resource_id.as_deref(),
+        Some("api2"),
+        "the rollback's Delete must reach api2, the API that changed: {}",
+        failure.reason
+    );
 }

@@ -1,7 +1,7 @@
 //! The AWS calls: reads of ELB, ECS and the tagging API, and paced, batched target writes.
 //! Every read error aborts before any write.
 
-use crate::decide::{Binding, PORT_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
+use crate::decide::{AZ_TAG, Binding, PORT_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
 use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use shared::aws;
@@ -53,6 +53,37 @@ impl Aws {
         }
     }
 
+    /// The group's `tg-sync:service` tag: the service it is bound to, if any.
+    pub async fn bound_to(&self, arn: &str) -> Result<Option<String>, String> {
+        let out = self
+            .elb
+            .describe_tags()
+            .resource_arns(arn)
+            .send()
+            .await
+            .map_err(|err| format!("could not read the tags of {arn}: {}", aws::describe(&err)))?;
+        Ok(out
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .find(|t| t.key() == Some(SERVICE_TAG))
+            .and_then(|t| t.value())
+            .map(str::to_string))
+    }
+
+    /// One task as ECS reports it now; None when ECS no longer knows it.
+    pub async fn task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskView>, String> {
+        let out = self
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .tasks(task_arn)
+            .send()
+            .await
+            .map_err(|err| format!("could not read task {task_arn}: {}", aws::describe(&err)))?;
+        Ok(out.tasks().iter().map(task_view).find(|t| t.arn == task_arn))
+    }
+
     pub async fn service(&self, cluster: &str, service: &str) -> Result<ServiceView, String> {
         let out = self
             .ecs
@@ -73,7 +104,7 @@ impl Aws {
                 .iter()
                 .filter_map(|lb| lb.target_group_arn().map(str::to_string))
                 .collect(),
-            running_count: found.running_count(),
+            desired_count: found.desired_count(),
         })
     }
 
@@ -159,9 +190,26 @@ impl Aws {
             .collect())
     }
 
-    pub async fn register(&self, arn: &str, ips: &[String], port: i32, pacer: &mut Pacer) -> Result<(), String> {
+    /// `availability_zone`: None lets ELB detect it (IPs inside the group's VPC); `all` for IPs outside it.
+    pub async fn register(
+        &self,
+        arn: &str,
+        ips: &[String],
+        port: i32,
+        availability_zone: Option<&str>,
+        pacer: &mut Pacer,
+    ) -> Result<(), String> {
         for batch in ips.chunks(TARGET_BATCH) {
-            let targets = batch.iter().map(|ip| TargetDescription::builder().id(ip).port(port).build()).collect();
+            let targets = batch
+                .iter()
+                .map(|ip| {
+                    TargetDescription::builder()
+                        .id(ip)
+                        .port(port)
+                        .set_availability_zone(availability_zone.map(Into::into))
+                        .build()
+                })
+                .collect();
             pacer.wait().await;
             self.elb
                 .register_targets()
@@ -223,20 +271,24 @@ impl Aws {
         Ok((bindings, problems))
     }
 
-    /// Writes the binding's tags (and drops a port tag it no longer has).
+    /// Writes the binding's tags (and drops the optional ones it no longer has).
     pub async fn tag(&self, binding: &Binding) -> Result<(), String> {
         let arn = &binding.target_group_arn;
+        let optional = [(PORT_TAG, binding.port.map(|p| p.to_string())), (AZ_TAG, binding.availability_zone.clone())];
         let mut add = self
             .elb
             .add_tags()
             .resource_arns(arn)
             .tags(Tag::builder().key(SERVICE_TAG).value(binding.service_tag()).build());
-        if let Some(port) = binding.port {
-            add = add.tags(Tag::builder().key(PORT_TAG).value(port.to_string()).build());
+        for (key, value) in &optional {
+            if let Some(value) = value {
+                add = add.tags(Tag::builder().key(*key).value(value).build());
+            }
         }
         add.send().await.map_err(|err| format!("could not tag {arn}: {}", aws::describe(&err)))?;
-        if binding.port.is_none() {
-            self.untag(arn, &[PORT_TAG]).await?;
+        let dropped: Vec<&str> = optional.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
+        if !dropped.is_empty() {
+            self.untag(arn, &dropped).await?;
         }
         Ok(())
     }

@@ -7,6 +7,16 @@ use std::collections::{BTreeSet, HashSet};
 pub const SERVICE_TAG: &str = "tg-sync:service";
 /// Optional tag: the port to register targets on (default: the target group's port).
 pub const PORT_TAG: &str = "tg-sync:port";
+/// Optional tag: the AvailabilityZone to register targets with. `all` is needed when the tasks run
+/// outside the target group's VPC (e.g. a peered VPC): ELB requires an AvailabilityZone for IP targets
+/// outside the VPC (RegisterTargets, TargetDescription.AvailabilityZone).
+pub const AZ_TAG: &str = "tg-sync:availability-zone";
+/// Every tag a binding writes (and the only ones the template lets the function add or remove).
+pub const BINDING_TAGS: [&str; 3] = [SERVICE_TAG, PORT_TAG, AZ_TAG];
+/// A stopping task's event older than this is not acted on early (the reconcile that follows still
+/// repairs everything): events can reach the function hours late (retries, MaximumEventAgeInSeconds),
+/// and by then the task's IP may belong to a new task.
+pub const MAX_EARLY_DRAIN_AGE_MS: u64 = 5 * 60 * 1000;
 
 /// A target group bound to an ECS service.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +25,8 @@ pub struct Binding {
     pub cluster: String,
     pub service: String,
     pub port: Option<i32>,
+    /// TargetDescription.AvailabilityZone for every registration (`all` for IPs outside the VPC).
+    pub availability_zone: Option<String>,
 }
 
 impl Binding {
@@ -41,6 +53,7 @@ impl Binding {
             cluster: cluster.into(),
             service: service.into(),
             port,
+            availability_zone: tag(AZ_TAG).filter(|az| !az.is_empty()).map(str::to_string),
         }))
     }
 
@@ -73,14 +86,28 @@ pub struct TaskView {
     pub task_definition_arn: String,
 }
 
-/// The private IPs of the tasks that should receive traffic: RUNNING and meant to stay RUNNING, and
-/// HEALTHY where their task definition defines container health checks.
+impl TaskView {
+    /// RUNNING and meant to stay RUNNING.
+    pub fn is_running(&self) -> bool {
+        self.last_status == "RUNNING" && self.desired_status == "RUNNING"
+    }
+
+    /// Its own verdict, when ECS gave one: HEALTHY or UNHEALTHY (UNKNOWN is no verdict).
+    pub fn has_health_verdict(&self) -> bool {
+        matches!(self.health.as_deref(), Some("HEALTHY") | Some("UNHEALTHY"))
+    }
+}
+
+/// The private IPs of the tasks that should receive traffic: RUNNING and meant to stay RUNNING, never
+/// UNHEALTHY, and HEALTHY where their task definition defines container health checks.
 pub fn qualifying_ips(tasks: &[TaskView], health_checked_definitions: &HashSet<String>) -> BTreeSet<String> {
     tasks
         .iter()
-        .filter(|t| t.last_status == "RUNNING" && t.desired_status == "RUNNING")
-        .filter(|t| {
-            !health_checked_definitions.contains(&t.task_definition_arn) || t.health.as_deref() == Some("HEALTHY")
+        .filter(|t| t.is_running())
+        .filter(|t| match t.health.as_deref() {
+            Some("HEALTHY") => true,
+            Some("UNHEALTHY") => false,
+            _ => !health_checked_definitions.contains(&t.task_definition_arn),
         })
         .filter_map(|t| t.private_ip.clone())
         .collect()
@@ -138,7 +165,21 @@ pub struct TargetGroupView {
 pub struct ServiceView {
     pub status: String,
     pub load_balancer_target_groups: Vec<String>,
-    pub running_count: i32,
+    pub desired_count: i32,
+}
+
+/// A binding may take a target group only if the group is unbound or already bound to the same
+/// service: two bindings of one group would overwrite each other's tags, and either's Delete would
+/// unbind both. `bound_to` is the group's current `tg-sync:service` tag.
+pub fn check_owner(binding: &Binding, bound_to: Option<&str>) -> Result<(), String> {
+    match bound_to {
+        Some(owner) if owner != binding.service_tag() => Err(format!(
+            "target group {} is already bound to {owner} (tag {SERVICE_TAG}): one target group can follow one \
+             service; remove that binding first, or bind another target group",
+            binding.target_group_arn
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The binding may be acted on only if none of these holds. None of them is ever fixed by writing.
@@ -165,21 +206,78 @@ pub fn check_safety(binding: &Binding, group: &TargetGroupView, service: &Servic
     Ok(())
 }
 
-/// Never empty a target group because of a misconfiguration: when the service reports running tasks
-/// but none qualified, something is wrong with what was read, not with the targets.
+/// Never empty a target group because of a misread: emptying is right when nothing is meant to run
+/// (scaled to zero) and when what is meant to run is not ready yet (a deployment that stops the old
+/// tasks first: their targets are leaving anyway). It is refused only when the reads contradict each
+/// other: a task RUNNING and meant to stay RUNNING, with no health verdict against it, has no IP to
+/// register (a service not in awsvpc network mode, or an unreadable ENI attachment).
+///
+/// The service's runningCount is not consulted: it still counts tasks already told to stop.
 pub fn check_not_emptying(
     binding: &Binding,
     service: &ServiceView,
+    tasks: &[TaskView],
     desired: &BTreeSet<String>,
     diff: &Diff,
     current_active: usize,
 ) -> Result<(), String> {
-    let empties = desired.is_empty() && diff.deregister.len() == current_active && current_active > 0;
-    if empties && service.running_count > 0 {
+    let empties = desired.is_empty() && current_active > 0 && diff.deregister.len() == current_active;
+    if !empties {
+        return Ok(());
+    }
+    let without_ip: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t.is_running() && t.health.as_deref() != Some("UNHEALTHY") && t.private_ip.is_none())
+        .map(|t| t.arn.as_str())
+        .collect();
+    if without_ip.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "service {}/{} (desiredCount {}) has {} running task(s) without a private IP ({}; is the network mode \
+         awsvpc?): not emptying target group {}",
+        binding.cluster,
+        binding.service,
+        service.desired_count,
+        without_ip.len(),
+        without_ip.join(", "),
+        binding.target_group_arn
+    ))
+}
+
+/// A task state change that asks for early draining: the task was told to stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoppingTask {
+    pub task_arn: String,
+    pub ip: String,
+    /// The event's `time`, in milliseconds since the epoch.
+    pub event_time_ms: u64,
+}
+
+/// Whether a stopping task's IP may be deregistered now, before the reconcile: only for a recent
+/// event, and only if the task, read again now, is still the one holding that IP and is still on its
+/// way out (told to stop, not yet STOPPED: once STOPPED its IP is free for another task). A retried or
+/// late event must never drain a new task that has since been given the same IP.
+pub fn early_drain(stopping: &StoppingTask, now_ms: u64, task_now: Option<&TaskView>) -> Result<(), String> {
+    let age_ms = now_ms.saturating_sub(stopping.event_time_ms);
+    if age_ms > MAX_EARLY_DRAIN_AGE_MS {
+        return Err(format!("the event is {} s old (limit {} s)", age_ms / 1000, MAX_EARLY_DRAIN_AGE_MS / 1000));
+    }
+    let Some(task) = task_now else {
+        return Err(format!("task {} is no longer known to ECS", stopping.task_arn));
+    };
+    if task.desired_status != "STOPPED" {
+        return Err(format!("task {} is now desired {}", task.arn, task.desired_status));
+    }
+    if task.last_status == "STOPPED" {
+        return Err(format!("task {} has already stopped, so its IP may belong to another task", task.arn));
+    }
+    if task.private_ip.as_deref() != Some(stopping.ip.as_str()) {
         return Err(format!(
-            "service {}/{} reports {} running tasks but none qualified (no task IP: is the network mode awsvpc?): \
-             not emptying target group {}",
-            binding.cluster, binding.service, service.running_count, binding.target_group_arn
+            "task {} now reports IP {}, not {}",
+            task.arn,
+            task.private_ip.as_deref().unwrap_or("none"),
+            stopping.ip
         ));
     }
     Ok(())

@@ -2,7 +2,7 @@
 //! has no ECS types). Unknown fields are ignored; duplicates and reordering are harmless because every
 //! trigger ends in a level-triggered reconcile.
 
-use crate::decide::ecs_name;
+use crate::decide::{StoppingTask, ecs_name};
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::Deserialize;
 use serde_json::Value;
@@ -72,8 +72,9 @@ pub struct DeploymentStateChange {
 /// What an event asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Trigger {
-    /// A service's task changed: deregister `stopping_ip` at once when given, then reconcile.
-    Task { cluster: String, service: String, stopping_ip: Option<String>, task_arn: String },
+    /// A service's task changed: reconcile; a task told to stop may first be drained early (see
+    /// [`crate::decide::early_drain`]).
+    Task { cluster: String, service: String, stopping: Option<StoppingTask>, task_arn: String },
     /// A service's deployment changed: reconcile its bindings.
     Deployment { cluster: Option<String>, service: String, event_name: String },
     /// Reconcile every binding (drift repair).
@@ -93,10 +94,18 @@ pub fn trigger(event: Value) -> Result<Trigger, String> {
             let Some(service) = task.service() else {
                 return Ok(Trigger::Ignore(format!("task {} was not started by a service", task.task_arn)));
             };
+            // An event without a time counts as infinitely old: never drained early.
+            let event_time_ms = event.time.map_or(0, |t| t.timestamp_millis().max(0) as u64);
+            let stopping = match (task.is_stopping(), task.private_ip()) {
+                (true, Some(ip)) => {
+                    Some(StoppingTask { task_arn: task.task_arn.clone(), ip: ip.to_string(), event_time_ms })
+                }
+                _ => None,
+            };
             Ok(Trigger::Task {
                 cluster: task.cluster().to_string(),
                 service: service.to_string(),
-                stopping_ip: task.is_stopping().then(|| task.private_ip().map(str::to_string)).flatten(),
+                stopping,
                 task_arn: task.task_arn.clone(),
             })
         }
@@ -143,7 +152,7 @@ mod tests {
             Trigger::Task {
                 cluster: "prod".into(),
                 service: "web".into(),
-                stopping_ip: None,
+                stopping: None,
                 task_arn: "arn:aws:ecs:us-east-1:123456789012:task/prod/6a3b2f0c9d8e4f1aa1b2c3d4e5f60718".into(),
             }
         );
@@ -151,8 +160,11 @@ mod tests {
 
     #[test]
     fn a_task_told_to_stop_carries_its_ip_for_early_draining() {
-        let Trigger::Task { stopping_ip, service, .. } = trigger(event("task-stopping")).unwrap() else { panic!() };
-        assert_eq!(stopping_ip.as_deref(), Some("10.0.1.25"));
+        let Trigger::Task { stopping, service, .. } = trigger(event("task-stopping")).unwrap() else { panic!() };
+        let stopping = stopping.expect("a stopping task");
+        assert_eq!(stopping.ip, "10.0.1.25");
+        assert_eq!(stopping.task_arn, "arn:aws:ecs:us-east-1:123456789012:task/prod/6a3b2f0c9d8e4f1aa1b2c3d4e5f60718");
+        assert_eq!(stopping.event_time_ms, 1_795_350_600_000, "the event's time, 2026-11-22T12:30:00Z");
         assert_eq!(service, "web");
     }
 
@@ -171,7 +183,7 @@ mod tests {
         noisy["newTopLevel"] = json!("x");
         let first = trigger(noisy.clone()).unwrap();
         assert_eq!(first, trigger(noisy).unwrap(), "the same event twice asks for the same thing");
-        assert!(matches!(first, Trigger::Task { stopping_ip: Some(_), .. }));
+        assert!(matches!(first, Trigger::Task { stopping: Some(_), .. }));
     }
 
     #[test]

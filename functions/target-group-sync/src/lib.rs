@@ -14,7 +14,10 @@ pub mod decide;
 pub mod events;
 
 use aws::{Aws, Pacer};
-use decide::{Binding, Diff, PORT_TAG, SERVICE_TAG, check_not_emptying, check_safety, diff, ecs_name, qualifying_ips};
+use decide::{
+    BINDING_TAGS, Binding, Diff, PORT_TAG, StoppingTask, check_not_emptying, check_owner, check_safety, diff,
+    early_drain, ecs_name, qualifying_ips,
+};
 use events::Trigger;
 use serde_json::{Value, json};
 use shared::aws::SdkConfig;
@@ -72,19 +75,16 @@ impl TargetGroupSync {
         let group = group.ok_or_else(|| format!("target group {arn} not found"))?;
         check_safety(binding, &group, &service)?;
         // Only tasks without a verdict of their own need their definition's health checks looked up.
-        let unjudged: BTreeSet<&str> = tasks
-            .iter()
-            .filter(|t| !matches!(t.health.as_deref(), Some("HEALTHY") | Some("UNHEALTHY")))
-            .map(|t| t.task_definition_arn.as_str())
-            .collect();
-        let health_checked = self.aws.health_checked(unjudged).await?;
+        let without_verdict: BTreeSet<&str> =
+            tasks.iter().filter(|t| !t.has_health_verdict()).map(|t| t.task_definition_arn.as_str()).collect();
+        let health_checked = self.aws.health_checked(without_verdict).await?;
         let port =
             binding.port.or(group.port).ok_or_else(|| format!("target group {arn} has no port; set {PORT_TAG}"))?;
 
         let desired = qualifying_ips(&tasks, &health_checked);
         let diff = diff(&desired, &current, port);
         let active = current.iter().filter(|t| !t.is_draining()).count();
-        check_not_emptying(binding, &service, &desired, &diff, active)?;
+        check_not_emptying(binding, &service, &tasks, &desired, &diff, active)?;
         self.apply(binding, &diff, port).await?;
         tracing::info!(
             binding = %binding, tasks = tasks.len(), desired = desired.len(),
@@ -96,7 +96,8 @@ impl TargetGroupSync {
     /// Registers first (new tasks take traffic before old ones leave), then deregisters.
     async fn apply(&self, binding: &Binding, diff: &Diff, port: i32) -> Result<(), String> {
         let mut pacer = Pacer::default();
-        self.aws.register(&binding.target_group_arn, &diff.register, port, &mut pacer).await?;
+        let zone = binding.availability_zone.as_deref();
+        self.aws.register(&binding.target_group_arn, &diff.register, port, zone, &mut pacer).await?;
         self.aws.deregister(&binding.target_group_arn, &diff.deregister, &mut pacer).await
     }
 
@@ -123,9 +124,17 @@ impl TargetGroupSync {
         }
     }
 
-    /// Deregisters a stopping task's IP at once wherever it is still registered (early draining).
-    /// Returns how many targets it deregistered.
-    async fn drain_early(&self, bindings: &[Binding], ip: &str) -> Result<usize, String> {
+    /// Deregisters a stopping task's IP at once wherever it is still registered (early draining), once
+    /// the task, read again, confirms it (see [`early_drain`]). Returns how many targets it deregistered.
+    async fn drain_early(&self, bindings: &[Binding], cluster: &str, stopping: &StoppingTask) -> Result<usize, String> {
+        if bindings.is_empty() {
+            return Ok(0);
+        }
+        let task_now = self.aws.task(cluster, &stopping.task_arn).await?;
+        if let Err(why) = early_drain(stopping, shared::clock::Clock::system().now_ms(), task_now.as_ref()) {
+            tracing::info!(task_arn = %stopping.task_arn, ip = %stopping.ip, %why, "no early drain; the reconcile decides");
+            return Ok(0);
+        }
         let mut drained = 0;
         for binding in bindings {
             let registered: Vec<(String, i32)> = self
@@ -133,11 +142,11 @@ impl TargetGroupSync {
                 .targets(&binding.target_group_arn)
                 .await?
                 .into_iter()
-                .filter(|t| t.ip == ip && !t.is_draining())
+                .filter(|t| t.ip == stopping.ip && !t.is_draining())
                 .map(|t| (t.ip, t.port))
                 .collect();
             if !registered.is_empty() {
-                tracing::info!(binding = %binding, ip, "task told to stop: deregistering it now");
+                tracing::info!(binding = %binding, ip = %stopping.ip, "task told to stop: deregistering it now");
                 self.aws.deregister(&binding.target_group_arn, &registered, &mut Pacer::default()).await?;
                 drained += registered.len();
             }
@@ -176,8 +185,11 @@ impl TargetGroupSync {
             .await
             .map_err(Failure::new)?
             .ok_or_else(|| Failure::new(format!("target group {arn} not found")))?;
-        let service = self.aws.service(&binding.cluster, &binding.service).await.map_err(Failure::new)?;
+        let (service, bound_to) =
+            tokio::try_join!(self.aws.service(&binding.cluster, &binding.service), self.aws.bound_to(arn))
+                .map_err(Failure::new)?;
         check_safety(&binding, &group, &service).map_err(Failure::new)?;
+        check_owner(&binding, bound_to.as_deref()).map_err(Failure::new)?;
         self.aws.tag(&binding).await.map_err(Failure::new)?;
         // Tagged from here on: a failed Create keeps the id so its Delete removes the tags.
         let keep_id = |failure: Failure| match ctx.request_type() {
@@ -191,13 +203,23 @@ impl TargetGroupSync {
         Ok(Success::new(arn.as_str()).with("TargetGroupArn", arn).with("RegisteredTargets", result.targets))
     }
 
+    /// Deregisters the group's targets while it is still tagged (the template lets the function
+    /// change targets only in tagged groups), then removes the tags: a Delete that stops in between
+    /// is simply done again. A group bound to another service, or no longer bound, is left alone.
     async fn unbind(&self, props: &Properties) -> Result<(), Failure> {
-        let arn = &props.target_group_arn;
+        let binding = props.binding();
+        let arn = &binding.target_group_arn;
         if self.aws.target_group(arn).await.map_err(Failure::new)?.is_none() {
             tracing::info!(%arn, "target group is gone: nothing to unbind");
             return Ok(());
         }
-        self.aws.untag(arn, &[SERVICE_TAG, PORT_TAG]).await.map_err(Failure::new)?;
+        match self.aws.bound_to(arn).await.map_err(Failure::new)? {
+            Some(owner) if owner == binding.service_tag() => {}
+            other => {
+                tracing::warn!(%arn, bound_to = ?other, "target group is not bound to this binding's service: left alone");
+                return Ok(());
+            }
+        }
         let targets: Vec<(String, i32)> = self
             .aws
             .targets(arn)
@@ -207,7 +229,8 @@ impl TargetGroupSync {
             .filter(|t| !t.is_draining())
             .map(|t| (t.ip, t.port))
             .collect();
-        self.aws.deregister(arn, &targets, &mut Pacer::default()).await.map_err(Failure::new)
+        self.aws.deregister(arn, &targets, &mut Pacer::default()).await.map_err(Failure::new)?;
+        self.aws.untag(arn, &BINDING_TAGS).await.map_err(Failure::new)
     }
 }
 
@@ -218,11 +241,11 @@ impl EventHandler for TargetGroupSync {
                 tracing::info!(%why, "event ignored");
                 Ok(json!({"Ignored": why}))
             }
-            Trigger::Task { cluster, service, stopping_ip, task_arn } => {
+            Trigger::Task { cluster, service, stopping, task_arn } => {
                 let (bindings, problems) = self.aws.bindings(Some(&format!("{cluster}/{service}"))).await?;
                 tracing::info!(%task_arn, bindings = bindings.len(), "task state change");
-                let drained = match &stopping_ip {
-                    Some(ip) => self.drain_early(&bindings, ip).await?,
+                let drained = match &stopping {
+                    Some(stopping) => self.drain_early(&bindings, &cluster, stopping).await?,
                     None => 0,
                 };
                 let mut result = self.reconcile_all(&bindings, problems).await?;
@@ -256,6 +279,7 @@ pub struct Properties {
     pub cluster: String,
     pub service: String,
     pub port: Option<i32>,
+    pub availability_zone: Option<String>,
     pub wait_for_healthy: bool,
     pub timeout: Duration,
 }
@@ -267,6 +291,7 @@ impl Properties {
             cluster: ecs_name(&self.cluster).to_string(),
             service: ecs_name(&self.service).to_string(),
             port: self.port,
+            availability_zone: self.availability_zone.clone(),
         }
     }
 }
@@ -282,6 +307,7 @@ impl FromProperties for Properties {
             cluster: p.required_string("Cluster"),
             service: p.required_string("Service"),
             port: p.optional_integer_in("Port", 1..=65535).map(|port| port as i32),
+            availability_zone: p.string("AvailabilityZone"),
             wait_for_healthy: p.bool_or("WaitForHealthy", false),
             timeout: Duration::from_secs(p.integer_in("TimeoutSeconds", 1..=3600, 600)),
         }

@@ -19,14 +19,21 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag as RgtTag};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use decide::{ServiceView, TargetGroupView, TargetView, TaskView};
+use decide::{SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
+use serde_json::json;
 use std::collections::HashSet;
 
 const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-ip/73e2d6bc24d8a067";
 const TD: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:7";
 
 fn binding() -> Binding {
-    Binding { target_group_arn: TG.into(), cluster: "prod".into(), service: "web".into(), port: None }
+    Binding {
+        target_group_arn: TG.into(),
+        cluster: "prod".into(),
+        service: "web".into(),
+        port: None,
+        availability_zone: None,
+    }
 }
 
 fn set(ips: &[&str]) -> BTreeSet<String> {
@@ -74,7 +81,7 @@ fn task(ip: &str, last: &str, desired: &str, health: Option<&str>) -> TaskView {
 }
 
 #[test]
-fn only_running_tasks_meant_to_keep_running_qualify_and_healthy_ones_where_checked() {
+fn only_running_tasks_meant_to_keep_running_qualify_never_unhealthy_and_healthy_ones_where_checked() {
     let tasks = [
         task("10.0.0.1", "RUNNING", "RUNNING", Some("UNKNOWN")),
         task("10.0.0.2", "RUNNING", "STOPPED", None),
@@ -83,7 +90,8 @@ fn only_running_tasks_meant_to_keep_running_qualify_and_healthy_ones_where_check
         task("10.0.0.5", "RUNNING", "RUNNING", Some("UNHEALTHY")),
         TaskView { private_ip: None, ..task("-", "RUNNING", "RUNNING", None) },
     ];
-    assert_eq!(qualifying_ips(&tasks, &HashSet::new()), set(&["10.0.0.1", "10.0.0.4", "10.0.0.5"]));
+    // 10.0.0.5's own verdict is UNHEALTHY: it never qualifies, even when its definition was not looked up.
+    assert_eq!(qualifying_ips(&tasks, &HashSet::new()), set(&["10.0.0.1", "10.0.0.4"]));
     assert_eq!(qualifying_ips(&tasks, &HashSet::from([TD.to_string()])), set(&["10.0.0.4"]));
 }
 
@@ -91,11 +99,11 @@ fn group(target_type: &str) -> TargetGroupView {
     TargetGroupView { arn: TG.into(), target_type: target_type.into(), port: Some(80) }
 }
 
-fn service(status: &str, lbs: &[&str], running: i32) -> ServiceView {
+fn service(status: &str, lbs: &[&str], desired: i32) -> ServiceView {
     ServiceView {
         status: status.into(),
         load_balancer_target_groups: lbs.iter().map(|s| s.to_string()).collect(),
-        running_count: running,
+        desired_count: desired,
     }
 }
 
@@ -120,16 +128,75 @@ fn safety_rules() {
 }
 
 #[test]
-fn a_target_group_is_never_emptied_while_the_service_reports_running_tasks() {
+fn scaling_to_zero_empties_the_group() {
+    // desiredCount 0; the old tasks are still RUNNING but told to stop (runningCount still counts them).
+    let current = [target("10.0.0.1", 80, "healthy"), target("10.0.0.2", 80, "healthy")];
+    let tasks = [task("10.0.0.1", "RUNNING", "STOPPED", None), task("10.0.0.2", "DEPROVISIONING", "STOPPED", None)];
+    let desired = qualifying_ips(&tasks, &HashSet::new());
+    let d = diff(&desired, &current, 80);
+    assert_eq!(d.deregister.len(), 2);
+    assert_eq!(check_not_emptying(&binding(), &service("ACTIVE", &[], 0), &tasks, &desired, &d, 2), Ok(()));
+}
+
+#[test]
+fn a_deployment_that_stops_the_old_tasks_first_empties_the_group() {
+    // minimumHealthyPercent 0: the old tasks are told to stop before the new ones are HEALTHY.
     let current = [target("10.0.0.1", 80, "healthy")];
-    let none = set(&[]);
-    let d = diff(&none, &current, 80);
-    let err = check_not_emptying(&binding(), &service("ACTIVE", &[], 3), &none, &d, 1).unwrap_err();
-    assert!(err.contains("reports 3 running tasks but none qualified"), "{err}");
-    assert!(
-        check_not_emptying(&binding(), &service("ACTIVE", &[], 0), &none, &d, 1).is_ok(),
-        "scaled to zero: emptying is right"
+    let tasks = [
+        task("10.0.0.1", "RUNNING", "STOPPED", Some("HEALTHY")),
+        task("10.0.0.7", "PENDING", "RUNNING", None),
+        task("10.0.0.8", "RUNNING", "RUNNING", Some("UNKNOWN")),
+    ];
+    let checked = HashSet::from([TD.to_string()]);
+    let desired = qualifying_ips(&tasks, &checked);
+    assert!(desired.is_empty());
+    let d = diff(&desired, &current, 80);
+    assert_eq!(check_not_emptying(&binding(), &service("ACTIVE", &[], 2), &tasks, &desired, &d, 1), Ok(()));
+}
+
+#[test]
+fn a_group_is_not_emptied_when_running_tasks_have_no_ip() {
+    let current = [target("10.0.0.1", 80, "healthy")];
+    let tasks = [TaskView { private_ip: None, ..task("-", "RUNNING", "RUNNING", None) }];
+    let desired = qualifying_ips(&tasks, &HashSet::new());
+    let d = diff(&desired, &current, 80);
+    let err = check_not_emptying(&binding(), &service("ACTIVE", &[], 3), &tasks, &desired, &d, 1).unwrap_err();
+    assert!(err.contains("1 running task(s) without a private IP"), "{err}");
+    assert!(err.contains("not emptying target group"), "{err}");
+}
+
+#[test]
+fn a_group_bound_to_another_service_is_refused() {
+    assert_eq!(check_owner(&binding(), None), Ok(()));
+    assert_eq!(check_owner(&binding(), Some("prod/web")), Ok(()), "rebinding the same service is an update");
+    let err = check_owner(&binding(), Some("prod/api")).unwrap_err();
+    assert!(err.contains("already bound to prod/api"), "{err}");
+}
+
+fn stopping(event_time_ms: u64) -> StoppingTask {
+    StoppingTask { task_arn: "arn:task/10.0.0.1".into(), ip: "10.0.0.1".into(), event_time_ms }
+}
+
+#[test]
+fn early_drain_needs_a_recent_event_and_the_task_still_on_its_way_out_with_that_ip() {
+    let now = 1_800_000_000_000;
+    let leaving = task("10.0.0.1", "RUNNING", "STOPPED", None);
+    assert_eq!(early_drain(&stopping(now - 1_000), now, Some(&leaving)), Ok(()));
+    assert_eq!(
+        early_drain(&stopping(now - 1_000), now, Some(&task("10.0.0.1", "DEPROVISIONING", "STOPPED", None))),
+        Ok(())
     );
+
+    let stale = early_drain(&stopping(now - 6 * 3600 * 1000), now, Some(&leaving)).unwrap_err();
+    assert!(stale.contains("21600 s old"), "{stale}");
+    let stopped = early_drain(&stopping(now), now, Some(&task("10.0.0.1", "STOPPED", "STOPPED", None))).unwrap_err();
+    assert!(stopped.contains("already stopped"), "{stopped}");
+    let other_ip =
+        early_drain(&stopping(now), now, Some(&TaskView { private_ip: Some("10.0.0.2".into()), ..leaving.clone() }));
+    assert!(other_ip.unwrap_err().contains("not 10.0.0.1"));
+    let kept = early_drain(&stopping(now), now, Some(&task("10.0.0.1", "RUNNING", "RUNNING", None)));
+    assert!(kept.unwrap_err().contains("now desired RUNNING"));
+    assert!(early_drain(&stopping(now), now, None).unwrap_err().contains("no longer known"));
 }
 
 #[test]
@@ -161,8 +228,13 @@ fn bindings_are_read_from_tags() {
 // ---- reconciles against SDK mocks ----
 
 fn ecs_task(ip: &str, last: &str, desired: &str) -> Task {
+    let arn = format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{}", ip.replace('.', ""));
+    ecs_task_with_arn(&arn, ip, last, desired)
+}
+
+fn ecs_task_with_arn(arn: &str, ip: &str, last: &str, desired: &str) -> Task {
     Task::builder()
-        .task_arn(format!("arn:aws:ecs:us-east-1:123456789012:task/prod/{}", ip.replace('.', "")))
+        .task_arn(arn)
         .last_status(last)
         .desired_status(desired)
         .task_definition_arn(TD)
@@ -207,7 +279,7 @@ impl Mocks {
             }),
             describe_service: mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
                 DescribeServicesOutput::builder()
-                    .services(Service::builder().service_name("web").status("ACTIVE").running_count(2).build())
+                    .services(Service::builder().service_name("web").status("ACTIVE").desired_count(2).build())
                     .build()
             }),
             list_tasks: mock!(aws_sdk_ecs::Client::list_tasks)
@@ -454,13 +526,28 @@ fn tagged(value: &str) -> Rule {
     })
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_task_told_to_stop_is_deregistered_at_once_before_the_reconcile() {
-    let event: Value =
+const STOPPING_TASK: &str = "arn:aws:ecs:us-east-1:123456789012:task/prod/6a3b2f0c9d8e4f1aa1b2c3d4e5f60718";
+
+/// The sample stopping-task event (task STOPPING_TASK, IP 10.0.1.25), sent `age_secs` after it happened.
+fn stopping_event(age_secs: u64) -> Value {
+    let mut event: Value =
         serde_json::from_str(include_str!("../../../events/target-group-sync/task-state-change-stopping.json"))
             .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let time = aws_smithy_types::DateTime::from_secs((now - age_secs) as i64);
+    event["time"] = json!(time.fmt(aws_smithy_types::date_time::Format::DateTime).unwrap());
+    event
+}
+
+/// ECS's answer for the stopping task now.
+fn stopping_task(ip: &str, last: &str, desired: &str) -> Task {
+    ecs_task_with_arn(STOPPING_TASK, ip, last, desired)
+}
+
+/// Early draining: mocks where ECS's service cannot be read, so only an early drain can deregister.
+fn early_drain_mocks(task_now: Task) -> Mocks {
     let mocks = Mocks::new(
-        vec![],
+        vec![task_now],
         vec![
             target_health("10.0.1.25", TargetHealthStateEnum::Healthy),
             target_health("10.0.1.7", TargetHealthStateEnum::Healthy),
@@ -471,15 +558,37 @@ async fn a_task_told_to_stop_is_deregistered_at_once_before_the_reconcile() {
             req.targets().iter().map(|t| t.id().unwrap_or_default()).collect::<Vec<_>>() == ["10.0.1.25"]
         })
         .then_output(|| DeregisterTargetsOutput::builder().build());
-    // ECS cannot be read this time: only the early drain can have deregistered the task.
     let broken_ecs = mock!(aws_sdk_ecs::Client::describe_services).then_http_response(server_error);
-    let mocks = Mocks { deregister: early, describe_service: broken_ecs, ..mocks };
+    Mocks { deregister: early, describe_service: broken_ecs, ..mocks }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_told_to_stop_is_deregistered_at_once_before_the_reconcile() {
+    let mocks = early_drain_mocks(stopping_task("10.0.1.25", "RUNNING", "STOPPED"));
     let rgt = tagged("prod/web");
-    let err = mocks.sync(&[&rgt]).handle_event(event).await.unwrap_err();
+    let err = mocks.sync(&[&rgt]).handle_event(stopping_event(2)).await.unwrap_err();
     assert!(err.contains("could not read service prod/web"), "{err}");
     assert_eq!(mocks.deregister.num_calls(), 1, "the stopping task's IP, and only it, was deregistered at once");
     assert_eq!(mocks.register.num_calls(), 0);
     assert_eq!(rgt.num_calls(), 1, "bindings found with one tagging-API query");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_stopping_event_never_drains_early() {
+    // Six hours late (a retried or queued event): the IP may belong to a new task by now.
+    let mocks = early_drain_mocks(stopping_task("10.0.1.25", "RUNNING", "STOPPED"));
+    let rgt = tagged("prod/web");
+    mocks.sync(&[&rgt]).handle_event(stopping_event(6 * 3600)).await.unwrap_err();
+    assert_eq!(mocks.deregister.num_calls(), 0, "a stale event drains nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stopping_event_whose_task_has_stopped_never_drains_its_ip_early() {
+    // The task has STOPPED since: its IP is free, and a new task may already hold it.
+    let mocks = early_drain_mocks(stopping_task("10.0.1.25", "STOPPED", "STOPPED"));
+    let rgt = tagged("prod/web");
+    mocks.sync(&[&rgt]).handle_event(stopping_event(2)).await.unwrap_err();
+    assert_eq!(mocks.deregister.num_calls(), 0, "nothing is drained on the word of an event alone");
 }
 
 #[tokio::test(start_paused = true)]

@@ -4,7 +4,7 @@ use vpc_link_waiter::VpcLinkWaiter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    shared::logging::init();
     let config = shared::aws::load_config().await;
     shared::custom_resource::run(VpcLinkWaiter::new(&config), &config).await
 }

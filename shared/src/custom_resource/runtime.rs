@@ -80,6 +80,10 @@ pub fn handover_margin(invocation_time: Duration) -> Duration {
     (invocation_time / 5).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
+/// How long the continuation's Invoke may take (an asynchronous Invoke is queued in milliseconds);
+/// within the handover margin, leaving time for a FAILED response if it does not go through.
+pub const CONTINUE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub struct Runtime<H> {
     handler: Arc<H>,
     guard: OriginGuard,
@@ -170,8 +174,14 @@ pub fn is_eventbridge_event(payload: &Value) -> bool {
     payload.get("detail-type").is_some() && payload.get("source").is_some()
 }
 
+/// CloudFormation waits at most 30 s for a Lambda hook's answer ("When Hooks invoke your Lambda it
+/// will wait up to 30 seconds", Hooks user guide), whatever the function's own Timeout (900 s here,
+/// for the custom resource's waits): a hook decides within this budget, or answers InternalFailure.
+pub const HOOK_BUDGET: Duration = Duration::from_secs(25);
+
 /// Answers a hook invocation: always an answer, never an invocation error (CloudFormation would
-/// read that as a failure without a message). Panics and the deadline become InternalFailure.
+/// read that as a failure without a message). Panics and running out of time (the hook budget or the
+/// invocation's deadline, whichever comes first) become InternalFailure.
 pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Value {
     let clock = Clock::system();
     let (payload, context) = event.into_parts();
@@ -186,7 +196,9 @@ pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Va
     let request = Arc::new(request);
     let answer = async {
         let margin = Duration::from_millis(500);
-        let deadline = clock.instant_at(context.deadline.saturating_sub(margin.as_millis() as u64));
+        let deadline = clock
+            .instant_at(context.deadline.saturating_sub(margin.as_millis() as u64))
+            .min(Instant::now() + HOOK_BUDGET);
         let task = tokio::spawn({
             let (hook, request) = (hook.clone(), request.clone());
             async move { hook.evaluate(&request).await }
@@ -201,7 +213,12 @@ pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Va
             }
             Err(_) => {
                 abort.abort();
-                HookResponse::failed(&request, HookErrorCode::InternalFailure, "The hook ran out of time before it could decide")
+                let message = format!(
+                    "The hook could not decide within {} s (CloudFormation waits 30 s for a hook): a service it \
+                     asks (ACM) did not answer in time. Retry the stack operation",
+                    HOOK_BUDGET.as_secs()
+                );
+                HookResponse::failed(&request, HookErrorCode::InternalFailure, message)
             }
         };
         tracing::info!(status = ?answer.hook_status, code = ?answer.error_code, message = %answer.message, "hook answered");
@@ -367,13 +384,24 @@ impl<H: CustomResource> Runtime<H> {
         Ok(json!({"Status": status, "PhysicalResourceId": physical_id, "Attempts": attempts}))
     }
 
-    async fn continue_later(&self, function_arn: &str, next: &Envelope) -> Result<(), String> {
+    /// One asynchronous Invoke of this function, never retried: an Invoke that Lambda accepted but
+    /// whose reply was lost would, if retried, start a second chain and so a second response. A
+    /// failure is answered FAILED by the caller instead. (What remains: Lambda delivers asynchronous
+    /// invocations at least once, so a continuation can, rarely, run twice; both read the same state.)
+    pub(crate) async fn continue_later(&self, function_arn: &str, next: &Envelope) -> Result<(), String> {
         let payload = serde_json::to_vec(next).map_err(|err| err.to_string())?;
+        let once = aws_sdk_lambda::config::Builder::default()
+            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
+            .timeout_config(
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(CONTINUE_TIMEOUT).build(),
+            );
         self.lambda
             .invoke()
             .function_name(function_arn)
             .invocation_type(InvocationType::Event)
             .payload(Blob::new(payload))
+            .customize()
+            .config_override(once)
             .send()
             .await
             .map(|_| ())

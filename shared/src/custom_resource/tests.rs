@@ -289,6 +289,22 @@ async fn continuation_is_an_asynchronous_invoke_of_this_function_with_the_reques
 }
 
 #[tokio::test]
+async fn the_continuation_invoke_is_never_retried() {
+    // Lambda answered 500: perhaps after accepting the event. A retry could start a second chain.
+    let invoke = mock!(aws_sdk_lambda::Client::invoke).then_http_response(|| {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
+            aws_smithy_types::body::SdkBody::from("{}"),
+        )
+    });
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[&invoke]);
+    let runtime = runtime_with_lambda(Behaviour::WaitForever, lambda);
+    let next = envelope("Create", None, json!({"Name": "a"}));
+    let err = runtime.continue_later("arn:aws:lambda:us-east-1:123456789012:function:waiter", &next).await.unwrap_err();
+    assert_eq!(invoke.num_calls(), 1, "one attempt only: {err}");
+}
+
+#[tokio::test]
 async fn a_forbidden_response_url_is_never_processed() {
     let runtime = runtime(Behaviour::Succeed);
     let mut envelope = envelope("Create", None, json!({"Name": "a"}));
@@ -319,7 +335,7 @@ impl crate::hook::Hook for TestHook {
             match behaviour {
                 Behaviour::Panic => panic!("hook bug"),
                 Behaviour::Hang => {
-                    tokio::time::sleep(Duration::from_secs(100)).await;
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
                     unreachable!()
                 }
                 _ => crate::hook::HookResponse::success(&request, format!("checked {}", request.target_type())),
@@ -329,11 +345,16 @@ impl crate::hook::Hook for TestHook {
 }
 
 async fn hook_answer(behaviour: Behaviour) -> Value {
+    hook_answer_within(behaviour, 2_000).await
+}
+
+/// A hook invocation whose Lambda deadline is `deadline_ms` away.
+async fn hook_answer_within(behaviour: Behaviour, deadline_ms: u64) -> Value {
     let payload: Value =
         serde_json::from_str(include_str!("../../../events/certificate-validator/hook-apigateway-domain.json"))
             .unwrap();
     let mut context = lambda_runtime::Context::default();
-    context.deadline = wall_ms() + 2_000;
+    context.deadline = wall_ms() + deadline_ms;
     answer_hook(std::sync::Arc::new(TestHook(behaviour)), lambda_runtime::LambdaEvent::new(payload, context)).await
 }
 
@@ -359,5 +380,17 @@ async fn a_hook_out_of_time_answers_internal_failure_before_the_deadline() {
     let answer = hook_answer(Behaviour::Hang).await;
     assert!(started.elapsed() < Duration::from_secs(2), "answered before the deadline");
     assert_eq!(answer["errorCode"], "InternalFailure");
-    assert_eq!(answer["message"], "The hook ran out of time before it could decide");
+    assert!(answer["message"].as_str().unwrap().starts_with("The hook could not decide within 25 s"), "{answer}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hook_answers_within_cloudformations_30_s_whatever_the_function_timeout() {
+    // The function's Timeout is 900 s (its custom-resource waits need it); CloudFormation waits 30 s.
+    let started = tokio::time::Instant::now();
+    let answer = hook_answer_within(Behaviour::Hang, 900_000).await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(30), "answered after {took:?}");
+    assert_eq!(answer["hookStatus"], "FAILED");
+    assert_eq!(answer["errorCode"], "InternalFailure");
+    assert!(answer["message"].as_str().unwrap().contains("did not answer in time"), "{answer}");
 }

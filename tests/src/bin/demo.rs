@@ -81,15 +81,18 @@ async fn demo() {
     let flag = apigw.get_rest_api().rest_api_id(&api_id).send().await.unwrap().disable_execute_api_endpoint();
     let after = deployment_ids(&apigw, &api_id).await;
     println!("   GetRestApi: disableExecuteApiEndpoint = {flag}");
-    println!("   stage prod: deployment {} -> {} (redeployed)", before[0].1, after[0].1);
+    println!(
+        "   stage prod: deployment {} -> {} (UpdateStage in place: nothing undeployed shipped)",
+        before[0].1, after[0].1
+    );
     println!("   stage dev:  deployment {} -> {} (not named, untouched)", before[1].1, after[1].1);
 
     step(9, "Custom::ExecuteApiEndpoint: Create naming a stage the API does not have");
     let bad = json!({"RestApiId": api_id, "StageNames": ["prod", "live"]});
     show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Create", None, bad, TIMEOUT).await);
 
-    step(10, "Custom::ExecuteApiEndpoint: Delete with RestoreOnDelete false");
-    println!("   (with RestoreOnDelete true it sets the flag back and redeploys; moto ignores a patch back to False)");
+    step(10, "Custom::ExecuteApiEndpoint: Delete (RestoreOnDelete defaults to false: the endpoint stays off)");
+    println!("   (with RestoreOnDelete true it sets the flag back; moto ignores a patch back to False)");
     let keep = json!({"RestApiId": api_id, "StageNames": ["prod"], "RestoreOnDelete": "false"});
     show(&cfn::invoke(&disabler, &moto, DISABLER_EVENT, "Delete", Some(&api_id), keep, TIMEOUT).await);
 

@@ -1,0 +1,73 @@
+//! Log set-up for every function: Lambda's advanced logging controls (`AWS_LAMBDA_LOG_LEVEL`, the
+//! function's ApplicationLogLevel, else `RUST_LOG`; `AWS_LAMBDA_LOG_FORMAT=JSON`), with one rule of
+//! our own: other crates never log below INFO.
+//!
+//! Why: at TRACE, lambda_runtime logs every raw event ("raw JSON event received from Lambda"), and the
+//! AWS SDK logs each request it transmits, body included ("transmitting request"). Custom-resource
+//! events and the continuation's Invoke payload carry the ResponseURL, a presigned credential; no log
+//! level may print it. The toolkit's own crates log at the level asked for and never log that URL.
+
+use lambda_runtime::tracing::subscriber::filter::{LevelFilter, Targets};
+use lambda_runtime::tracing::subscriber::layer::SubscriberExt;
+use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
+use std::str::FromStr;
+
+/// The toolkit's own crates (their tracing targets): these log at the level asked for.
+pub const OWN_TARGETS: &[&str] =
+    &["shared", "vpc_link_waiter", "execute_api_disabler", "certificate_validator", "target_group_sync"];
+
+/// The most any other crate may log, whatever the level asked for.
+pub const OTHERS_CAP: LevelFilter = LevelFilter::INFO;
+
+/// The filter for a requested level (`TRACE`, `debug`, ...; INFO when absent or unreadable).
+pub fn filter(requested: Option<&str>) -> Targets {
+    let level = requested.and_then(|l| LevelFilter::from_str(l.trim()).ok()).unwrap_or(LevelFilter::INFO);
+    OWN_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(level.min(OTHERS_CAP)), |targets, own| targets.with_target(*own, level))
+}
+
+/// Installs the subscriber: call once, first thing in `main`.
+pub fn init() {
+    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok();
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    let fmt = lambda_runtime::tracing::subscriber::fmt::layer().with_target(false).without_time();
+    let registry = lambda_runtime::tracing::subscriber::registry().with(filter(requested.as_deref()));
+    if json {
+        registry.with(fmt.json()).init();
+    } else {
+        registry.with(fmt).init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_runtime::tracing::Level;
+
+    fn allows(targets: &Targets, target: &str, level: Level) -> bool {
+        targets.would_enable(target, &level)
+    }
+
+    #[test]
+    fn trace_reaches_our_crates_but_never_the_runtime_or_the_sdk() {
+        let trace = filter(Some("TRACE"));
+        assert!(allows(&trace, "shared::custom_resource::runtime", Level::TRACE));
+        assert!(allows(&trace, "target_group_sync", Level::DEBUG));
+        for other in ["lambda_runtime::layers::api_response", "aws_smithy_runtime::client::orchestrator", "aws_sigv4"] {
+            assert!(!allows(&trace, other, Level::TRACE), "{other} at TRACE");
+            assert!(!allows(&trace, other, Level::DEBUG), "{other} at DEBUG");
+            assert!(allows(&trace, other, Level::INFO), "{other} still logs INFO");
+        }
+    }
+
+    #[test]
+    fn the_level_defaults_to_info_and_a_lower_one_applies_to_everyone() {
+        let default = filter(None);
+        assert!(allows(&default, "shared", Level::INFO) && !allows(&default, "shared", Level::DEBUG));
+        assert!(!allows(&filter(Some("nonsense")), "shared", Level::DEBUG));
+        let warn = filter(Some("WARN"));
+        assert!(!allows(&warn, "shared", Level::INFO));
+        assert!(!allows(&warn, "aws_smithy_runtime", Level::INFO));
+    }
+}
