@@ -19,6 +19,7 @@ test: venv
 	cargo test --workspace
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
+	$(VENV)/bin/python tests/iam_check.py template.yaml
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
@@ -36,7 +37,7 @@ package: venv
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
 	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
 
-## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda) in .venv
+## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, policy_sentry) in .venv
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: tests/requirements.txt
