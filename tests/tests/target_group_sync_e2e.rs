@@ -84,7 +84,21 @@ async fn binding_and_every_event_kind_over_the_runtime_api() {
     assert_eq!(error["errorType"], "EventFailed");
     assert!(error["errorMessage"].as_str().unwrap().contains("service prod/missing not found"), "{error}");
 
+    // The group now names another service: web's Delete succeeds and leaves it alone...
+    let deleted = cfn::invoke(&lambda, &moto, BINDING, "Delete", Some(&tg), props.clone(), timeout).await;
+    assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
+    assert!(!service.targets(&tg).await.is_empty(), "another binding's targets are not touched");
+    // ...and once it names web again, web's Delete unbinds it.
+    service
+        .elb
+        .add_tags()
+        .resource_arns(&tg)
+        .tags(aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("tg-sync:service").value("prod/web").build())
+        .send()
+        .await
+        .unwrap();
     let deleted = cfn::invoke(&lambda, &moto, BINDING, "Delete", Some(&tg), props, timeout).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(service.targets(&tg).await.is_empty());
+    assert!(service.tags(&tg).await.is_empty());
 }

@@ -201,7 +201,10 @@ async fn a_target_group_bound_to_another_service_is_refused_and_its_delete_leave
     let tg = f.service.target_group("web-ip", TargetTypeEnum::Ip).await;
     assert_eq!(f.bind("Create", None, f.props(&tg)).await["Status"], "SUCCESS");
 
+    // Another service (its own cluster: moto's ListTasks ignores serviceName) asks for the same group.
+    ecs::service(&f.moto, "staging", "api").await;
     let mut other = f.props(&tg);
+    other["Cluster"] = json!("staging");
     other["Service"] = json!("api");
     let refused = f.bind("Create", None, other.clone()).await;
     assert_eq!(refused["Status"], "FAILED");
