@@ -13,10 +13,17 @@ demo: venv
 # tests run exactly those. (`cargo test` would otherwise unify in dev-dependency features.)
 FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync
 
+# Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
+# decision is appended to target/iam-decisions.log, summed up after the tests.
+IAM_LOG := target/iam-decisions.log
+
 test: venv
 	cargo fmt --all --check
 	cargo build $(addprefix -p ,$(FUNCTIONS))
+	rm -f $(IAM_LOG)
 	cargo test --workspace
+	@echo "IAM enforcement: $$(grep -c . $(IAM_LOG)) calls evaluated, $$(grep -c '^DENY' $(IAM_LOG)) denied:"
+	@grep '^DENY' $(IAM_LOG) | sort | uniq -c || true
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
 	$(VENV)/bin/python tests/iam_check.py template.yaml

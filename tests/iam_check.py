@@ -14,6 +14,11 @@ Service Authorization Reference: actions, their resource types with ARN formats,
 Trust policies (AssumeRolePolicyDocument) and managed policies are out of scope.
 
 Usage: python tests/iam_check.py [template.yaml]    (exit status 1 on any problem)
+       python tests/iam_check.py --emit OUT.json [template.yaml]
+           writes what the tests' recording proxy enforces: each function's identity policies (the
+           template's, expanded and resolved for the test account 123456789012 in us-east-1) and, from
+           the same data, every action of the services the functions call, with whether it takes a
+           resource type, plus the ARN formats the proxy fills in.
 """
 
 from __future__ import annotations
@@ -210,7 +215,56 @@ def check(template_path: Path) -> list[str]:
     return problems
 
 
+def resolve_deep(value, resources: dict):
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref")):
+            return resolve(value, resources)
+        return {k: resolve_deep(v, resources) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_deep(v, resources) for v in value]
+    return value
+
+
+# The services the functions call, by IAM prefix.
+CALLED_SERVICES = ["apigateway", "acm", "ecs", "elasticloadbalancing", "route53", "tag", "lambda", "sqs"]
+
+
+def emit(template_path: Path, out: Path) -> None:
+    with open(template_path) as f:
+        template = yaml.load(f, Loader=_CfnLoader)
+    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/code.zip"
+    expanded = transform(template, {}, _NoManagedPolicies())
+    resources = expanded["Resources"]
+    functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    policies: dict[str, list] = {name: [] for name in functions}
+    for logical, resource in resources.items():
+        props = resource.get("Properties") or {}
+        if resource["Type"] == "AWS::IAM::Role" and logical.endswith("Role") and logical[:-4] in functions:
+            policies[logical[:-4]] += [resolve_deep(p["PolicyDocument"], resources) for p in props.get("Policies") or []]
+        elif resource["Type"] == "AWS::IAM::Policy":
+            for role in props.get("Roles") or []:
+                name = role.get("Ref", "")[:-4] if isinstance(role, dict) else ""
+                if name in functions:
+                    policies[name].append(resolve_deep(props["PolicyDocument"], resources))
+    for documents in policies.values():
+        for document in documents:
+            # IAM reads a policy without Version as 2008-10-17 (no policy variables; none are used here).
+            document.setdefault("Version", "2008-10-17")
+    data = json.loads(Path(BUNDLED_DATASTORE_FILE_PATH).read_text())
+    actions = {
+        f"{service}:{name}".lower(): any(t for t in row["resource_types"])
+        for service in CALLED_SERVICES
+        for name, row in data[service]["privileges"].items()
+    }
+    arn_formats = {f"ecs:{t}": data["ecs"]["resources"][t]["arn"] for t in ["service", "task", "cluster"]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"functions": policies, "actions": actions, "arn_formats": arn_formats}, indent=1))
+
+
 def main() -> int:
+    if len(sys.argv) > 2 and sys.argv[1] == "--emit":
+        emit(Path(sys.argv[3] if len(sys.argv) > 3 else "template.yaml"), Path(sys.argv[2]))
+        return 0
     template = Path(sys.argv[1] if len(sys.argv) > 1 else "template.yaml")
     problems = check(template)
     for problem in problems:

@@ -87,3 +87,11 @@ pub fn moto_env(moto: &MotoServer) -> Vec<(String, String)> {
         ("RESPONSE_URL_ALLOWED_ORIGINS".into(), moto.endpoint.clone()),
     ]
 }
+
+/// The same, with the function's calls held to the IAM policies template.yaml gives `function` (its
+/// logical id, e.g. `VpcLinkWaiterFunction`; see crate::iam).
+pub fn moto_env_for(moto: &MotoServer, function: &str) -> Vec<(String, String)> {
+    let mut env = moto_env(moto);
+    env.push(("AWS_ACCESS_KEY_ID".into(), function.into()));
+    env
+}

@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod cfn;
 pub mod ecs;
+pub mod iam;
 pub mod lambda;
 pub mod moto;
 pub mod stub;

@@ -59,19 +59,30 @@ impl MotoServer {
         self.proxy.recorded()
     }
 
-    /// SDK configuration pointing every client at this server.
+    /// SDK configuration pointing every client at this server, for the tests' own fixtures (not
+    /// subject to the template's IAM).
     pub fn sdk_config(&self) -> SdkConfig {
-        self.sdk_config_in("us-east-1")
+        self.config_as("test", "us-east-1")
     }
 
     /// The same, for another region.
     pub fn sdk_config_in(&self, region: &'static str) -> SdkConfig {
+        self.config_as("test", region)
+    }
+
+    /// SDK configuration for a function under test: its calls are held to the IAM policies that
+    /// template.yaml gives `function` (its logical id, e.g. `TargetGroupSyncFunction`; see crate::iam).
+    pub fn function_config(&self, function: &str) -> SdkConfig {
+        self.config_as(function, "us-east-1")
+    }
+
+    fn config_as(&self, access_key_id: &str, region: &'static str) -> SdkConfig {
         SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_apigateway::config::SharedCredentialsProvider::new(
-                aws_sdk_apigateway::config::Credentials::new("test", "test", None, None, "moto"),
+                aws_sdk_apigateway::config::Credentials::new(access_key_id, "test", None, None, "moto"),
             ))
             .build()
     }
@@ -151,17 +162,25 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
     (api_id, proxy_id)
 }
 
-/// A pass-through proxy in front of moto that corrects one moto bug: it returns the `cpu`, `memory`
-/// and `memoryReservation` of a task's containers (ECS `Container`) as JSON numbers, where the ECS API
-/// returns strings, so the real SDK rejects every DescribeTasks/RunTask/StopTask answer. Nothing else
-/// is changed.
+/// A pass-through proxy in front of moto that
+/// - holds every call a function under test makes to template.yaml's IAM ([`crate::iam`]): a call
+///   the function's policies do not allow is answered AccessDenied and never reaches moto;
+/// - corrects one moto bug: it returns the `cpu`, `memory` and `memoryReservation` of a task's
+///   containers (ECS `Container`) as JSON numbers, where the ECS API returns strings, so the real SDK
+///   rejects every DescribeTasks/RunTask/StopTask answer.
+///
+/// Nothing else is changed.
 fn moto_fixing_proxy(moto: String) -> StubServer {
     // Each request runs on a runtime of its own: pooled connections would outlive the runtime that
     // opened them and stall the next request that picks one up. No pool, then.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let enforcer = crate::iam::enforcer();
     StubServer::start(move |request| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         runtime.block_on(async {
+            if let Some(denied) = enforcer.check(request, &http, &moto).await {
+                return denied;
+            }
             let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
             let mut forward = http.request(method, format!("{moto}{}", request.url)).body(request.body.clone());
             for (name, value) in &request.headers {

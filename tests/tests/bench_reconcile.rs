@@ -24,7 +24,7 @@ async fn reconcile_1000_tasks() {
         .send()
         .await
         .unwrap();
-    let sync = TargetGroupSync::new(&moto.sdk_config());
+    let sync = TargetGroupSync::new(&moto.function_config("TargetGroupSyncFunction"));
     let binding = Binding {
         target_group_arn: tg.clone(),
         cluster: "prod".into(),

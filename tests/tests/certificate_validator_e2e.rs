@@ -21,7 +21,7 @@ async fn custom_resource_requests_and_hook_invocations_over_the_runtime_api() {
     let good = certs::import(&acm, &["api.example.com"], 120, Key::Rsa2048).await;
     let expiring = certs::import(&acm, &["api.example.com"], 3, Key::Rsa2048).await;
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda.spawn(&function_binary("certificate-validator"), &cfn::moto_env(&moto));
+    lambda.spawn(&function_binary("certificate-validator"), &cfn::moto_env_for(&moto, "CertificateValidatorFunction"));
     let timeout = Duration::from_secs(30);
 
     let props =

@@ -10,9 +10,11 @@ use toolkit_tests::cfn;
 use toolkit_tests::moto::MotoServer;
 
 const EVENT: &str = include_str!("../../events/certificate-validator/create.json");
+/// The template's logical id: the function's calls are held to its IAM.
+const FUNCTION: &str = "CertificateValidatorFunction";
 
 async fn send(moto: &MotoServer, request_type: &str, properties: Value) -> Value {
-    let runtime = cfn::runtime(moto, CertificateValidator::new(&moto.sdk_config())).await;
+    let runtime = cfn::runtime(moto, CertificateValidator::new(&moto.function_config(FUNCTION))).await;
     cfn::send(&runtime, moto, EVENT, request_type, None, properties).await
 }
 
@@ -155,7 +157,7 @@ async fn the_hook_judges_each_target_type() {
     let good = certs::import(&acm, &["api.example.com"], 365, Key::EcP256).await;
     let other_name = certs::import(&acm, &["www.example.org"], 365, Key::Rsa2048).await;
     let expiring = certs::import(&acm, &["api.example.com"], 5, Key::Rsa2048).await;
-    let validator = CertificateValidator::new(&config);
+    let validator = CertificateValidator::new(&moto.function_config(FUNCTION));
 
     let cases = [
         (include_str!("../../events/certificate-validator/hook-apigateway-domain.json"), &good, None),
@@ -190,7 +192,7 @@ async fn the_hook_judges_each_target_type() {
 #[tokio::test]
 async fn the_hook_fails_a_certificate_that_does_not_exist() {
     let moto = MotoServer::start();
-    let validator = CertificateValidator::new(&moto.sdk_config());
+    let validator = CertificateValidator::new(&moto.function_config(FUNCTION));
     let missing = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000";
     let answer = validator
         .evaluate(&hook_request(include_str!("../../events/certificate-validator/hook-nlb-listener.json"), missing))

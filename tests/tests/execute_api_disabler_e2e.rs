@@ -15,7 +15,7 @@ async fn create_update_and_delete_over_the_runtime_api() {
     let apigw = aws_sdk_apigateway::Client::new(&moto.sdk_config());
     let (api_id, _) = moto::private_rest_api(&apigw, &["prod", "dev"]).await;
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda.spawn(&function_binary("execute-api-disabler"), &cfn::moto_env(&moto));
+    lambda.spawn(&function_binary("execute-api-disabler"), &cfn::moto_env_for(&moto, "ExecuteApiDisablerFunction"));
     let timeout = Duration::from_secs(30);
 
     let created = cfn::invoke(

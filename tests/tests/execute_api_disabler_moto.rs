@@ -20,7 +20,8 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let moto = MotoServer::start();
     let config = moto.sdk_config();
-    let runtime = cfn::runtime(&moto, ExecuteApiDisabler::new(&config)).await;
+    let runtime =
+        cfn::runtime(&moto, ExecuteApiDisabler::new(&moto.function_config("ExecuteApiDisablerFunction"))).await;
     Fixture { moto, runtime, apigw: aws_sdk_apigateway::Client::new(&config) }
 }
 
@@ -126,10 +127,12 @@ async fn an_api_whose_methods_are_gone_fails_with_what_to_do() {
 #[tokio::test]
 async fn a_missing_api_fails_on_create_and_is_fine_on_delete() {
     let f = fixture().await;
-    let response = f.send("Create", None, json!({"RestApiId": "nope123"})).await;
+    // API ids are 10 characters; the template's IAM names exactly those (a shorter id is AccessDenied).
+    let response = f.send("Create", None, json!({"RestApiId": "missing123"})).await;
     assert_eq!(response["Status"], "FAILED");
-    assert_eq!(response["Reason"], "REST API nope123 not found");
-    let response = f.send("Delete", Some("nope123"), json!({"RestApiId": "nope123"})).await;
+    assert_eq!(response["Reason"], "REST API missing123 not found");
+    let response =
+        f.send("Delete", Some("missing123"), json!({"RestApiId": "missing123", "RestoreOnDelete": "true"})).await;
     assert_eq!(response["Status"], "SUCCESS");
 }
 

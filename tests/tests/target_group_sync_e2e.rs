@@ -30,7 +30,7 @@ async fn binding_and_every_event_kind_over_the_runtime_api() {
     let tasks = service.run_tasks(2).await;
     let tg = service.target_group("web-ip", TargetTypeEnum::Ip).await;
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda.spawn(&function_binary("target-group-sync"), &cfn::moto_env(&moto));
+    lambda.spawn(&function_binary("target-group-sync"), &cfn::moto_env_for(&moto, "TargetGroupSyncFunction"));
     let timeout = Duration::from_secs(30);
     let props = json!({"TargetGroupArn": tg, "Cluster": "prod", "Service": "web", "WaitForHealthy": "true"});
 

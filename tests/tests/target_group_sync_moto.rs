@@ -24,7 +24,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let moto = MotoServer::start();
     let service = ecs::service(&moto, "prod", "web").await;
-    let runtime = cfn::runtime(&moto, TargetGroupSync::new(&moto.sdk_config())).await;
+    let runtime = cfn::runtime(&moto, TargetGroupSync::new(&moto.function_config("TargetGroupSyncFunction"))).await;
     Fixture { moto, service, runtime }
 }
 

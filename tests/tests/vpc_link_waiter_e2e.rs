@@ -181,7 +181,7 @@ async fn create_and_delete_against_moto() {
         .unwrap();
     let id = link.id().unwrap().to_string();
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env(&moto));
+    lambda.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env_for(&moto, "VpcLinkWaiterFunction"));
     let timeout = Duration::from_secs(20);
 
     let created = cfn::invoke(&lambda, &moto, EVENT, "Create", None, json!({"VpcLinkId": id}), timeout).await;

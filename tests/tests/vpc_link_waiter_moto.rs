@@ -22,7 +22,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let moto = MotoServer::start();
     let config = moto.sdk_config();
-    let runtime = cfn::runtime(&moto, VpcLinkWaiter::new(&config)).await;
+    let runtime = cfn::runtime(&moto, VpcLinkWaiter::new(&moto.function_config("VpcLinkWaiterFunction"))).await;
     let v1 = aws_sdk_apigateway::Client::new(&config);
     let v2 = aws_sdk_apigatewayv2::Client::new(&config);
     Fixture { moto, runtime, v1, v2 }

@@ -50,9 +50,9 @@ async fn demo() {
 
     step(3, "Build the functions and run them over the Lambda Runtime API (Timeout 30 s per invocation)");
     let mut waiter = LambdaEmulator::start(Duration::from_secs(30));
-    waiter.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env(&moto));
+    waiter.spawn(&function_binary("vpc-link-waiter"), &cfn::moto_env_for(&moto, "VpcLinkWaiterFunction"));
     let mut disabler = LambdaEmulator::start(Duration::from_secs(30));
-    disabler.spawn(&function_binary("execute-api-disabler"), &cfn::moto_env(&moto));
+    disabler.spawn(&function_binary("execute-api-disabler"), &cfn::moto_env_for(&moto, "ExecuteApiDisablerFunction"));
 
     step(4, "Custom::VpcLinkReady: Create");
     show(&cfn::invoke(&waiter, &moto, WAITER_EVENT, "Create", None, json!({"VpcLinkId": link_id}), TIMEOUT).await);
@@ -101,7 +101,8 @@ async fn demo() {
         "Custom::CertificateCheck: a certificate for api.example.com, 200 days left, RSA 2048 (imported into moto's ACM)",
     );
     let mut validator = LambdaEmulator::start(Duration::from_secs(30));
-    validator.spawn(&function_binary("certificate-validator"), &cfn::moto_env(&moto));
+    validator
+        .spawn(&function_binary("certificate-validator"), &cfn::moto_env_for(&moto, "CertificateValidatorFunction"));
     let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
     let good = certs::import(&acm, &["api.example.com"], 200, Key::Rsa2048).await;
     let props = json!({"CertificateArn": good, "DomainNames": ["api.example.com"], "Usage": "API_GATEWAY_REGIONAL"});
@@ -148,7 +149,7 @@ async fn demo() {
     let tasks = service.run_tasks(3).await;
     let tg = service.target_group("web-ip", TargetTypeEnum::Ip).await;
     let mut sync = LambdaEmulator::start(Duration::from_secs(30));
-    sync.spawn(&function_binary("target-group-sync"), &cfn::moto_env(&moto));
+    sync.spawn(&function_binary("target-group-sync"), &cfn::moto_env_for(&moto, "TargetGroupSyncFunction"));
     let props = json!({"TargetGroupArn": tg, "Cluster": "demo", "Service": "web", "WaitForHealthy": "true"});
     show(&cfn::invoke(&sync, &moto, BINDING_EVENT, "Create", None, props, TIMEOUT).await);
     show_targets(&service, &tg).await;
