@@ -4,13 +4,13 @@
 //!   (create, update, delete on typed properties); the runtime guarantees exactly one well-formed
 //!   response per request, whatever happens.
 //! - [`hook`]: CloudFormation Lambda hook requests and answers.
-//! - [`aws`]: SDK configuration and error helpers used by every function.
+//! - [`sdk`]: SDK configuration and error helpers used by every function.
 //! - [`logging`]: the log set-up, which keeps other crates' TRACE output (raw events, request
 //!   bodies: the ResponseURL) out of the logs.
 //! - [`clock`]: wall-clock time that follows tokio's clock, so waits are testable with paused time.
 
-pub mod aws;
 pub mod clock;
 pub mod custom_resource;
 pub mod hook;
 pub mod logging;
+pub mod sdk;

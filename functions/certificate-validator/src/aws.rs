@@ -2,8 +2,8 @@
 
 use crate::checks::Certificate;
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-use shared::aws::{self, SdkConfig};
 use shared::custom_resource::Failure;
+use shared::sdk::{self, SdkConfig};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -17,7 +17,7 @@ fn acm_timeouts() -> aws_sdk_acm::config::timeout::TimeoutConfig {
 
 /// What one DescribeCertificate showed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
+pub enum CertificateLookup {
     Found(Box<Certificate>),
     /// No such certificate (or not an ARN ACM accepts).
     NotFound(String),
@@ -71,22 +71,27 @@ impl Acm {
         self.client(region).config().timeout_config().cloned()
     }
 
-    pub async fn describe(&self, arn: &str, region: &str) -> Lookup {
+    pub async fn describe(&self, arn: &str, region: &str) -> CertificateLookup {
         let result = self.client(region).describe_certificate().certificate_arn(arn).send().await;
         let detail = match result {
             Ok(output) => match output.certificate() {
                 Some(detail) => detail.clone(),
-                None => return Lookup::Unknown("DescribeCertificate returned no certificate".into()),
+                None => return CertificateLookup::Unknown("DescribeCertificate returned no certificate".into()),
             },
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_resource_not_found_exception() || e.is_invalid_arn_exception()) =>
             {
-                return Lookup::NotFound(format!("Certificate {arn} not found in {region} ({})", aws::describe(&err)));
+                return CertificateLookup::NotFound(format!(
+                    "Certificate {arn} not found in {region} ({})",
+                    sdk::describe(&err)
+                ));
             }
-            Err(err) if aws::is_transient(&err) => return Lookup::Unknown(aws::describe(&err)),
-            Err(err) => return Lookup::Refused(format!("Could not read certificate {arn}: {}", aws::describe(&err))),
+            Err(err) if sdk::is_transient(&err) => return CertificateLookup::Unknown(sdk::describe(&err)),
+            Err(err) => {
+                return CertificateLookup::Refused(format!("Could not read certificate {arn}: {}", sdk::describe(&err)));
+            }
         };
         let mut records: Vec<(String, String)> = Vec::new();
         let mut missing = 0;
@@ -102,7 +107,7 @@ impl Acm {
                 None => {}
             }
         }
-        Lookup::Found(Box::new(Certificate {
+        CertificateLookup::Found(Box::new(Certificate {
             arn: arn.to_string(),
             region: region.to_string(),
             status: detail.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
@@ -158,7 +163,7 @@ impl Dns {
             .map_err(|err| {
                 Failure::new(format!(
                     "Could not write the validation records into hosted zone {zone}: {}",
-                    aws::describe(&err)
+                    sdk::describe(&err)
                 ))
             })?;
         Ok(output.change_info().map(|c| c.id().to_string()).unwrap_or_default())
@@ -166,7 +171,7 @@ impl Dns {
 
     /// PENDING or INSYNC.
     pub async fn change_status(&self, change_id: &str) -> Result<String, String> {
-        let output = self.route53.get_change().id(change_id).send().await.map_err(|err| aws::describe(&err))?;
+        let output = self.route53.get_change().id(change_id).send().await.map_err(|err| sdk::describe(&err))?;
         Ok(output.change_info().map(|c| c.status().as_str().to_string()).unwrap_or_default())
     }
 }

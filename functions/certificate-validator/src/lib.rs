@@ -12,12 +12,12 @@ pub mod aws;
 pub mod checks;
 pub mod targets;
 
-use aws::{Acm, Dns, Lookup};
+use aws::{Acm, CertificateLookup, Dns};
 use checks::{Certificate, Requirements, Standing, Usage, check};
 use serde::{Deserialize, Serialize};
-use shared::aws::SdkConfig;
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
 use shared::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
+use shared::sdk::SdkConfig;
 use std::task::Poll;
 use std::time::Duration;
 
@@ -102,9 +102,11 @@ impl CertificateValidator {
         let certificate = ctx
             .poll_until(&what, props.timeout, POLL_INTERVAL, || async {
                 let certificate = match self.acm.describe(arn, &props.region).await {
-                    Lookup::Found(certificate) => certificate,
-                    Lookup::NotFound(why) | Lookup::Refused(why) => return Err(Failure::new(why)),
-                    Lookup::Unknown(why) => {
+                    CertificateLookup::Found(certificate) => certificate,
+                    CertificateLookup::NotFound(why) | CertificateLookup::Refused(why) => {
+                        return Err(Failure::new(why));
+                    }
+                    CertificateLookup::Unknown(why) => {
                         tracing::warn!(%why, "certificate status unknown this round; still waiting");
                         return Ok(Poll::Pending);
                     }
@@ -164,7 +166,7 @@ impl CertificateValidator {
     }
 
     /// The hook's check of one resource: every certificate it uses, no waiting.
-    async fn judge(&self, request: &HookRequest) -> HookResponse {
+    async fn check_hook_target(&self, request: &HookRequest) -> HookResponse {
         if request.is_delete() {
             return HookResponse::success(request, "Nothing to check before a delete");
         }
@@ -182,12 +184,12 @@ impl CertificateValidator {
                 continue;
             };
             let certificate = match self.acm.describe(&used.arn, region).await {
-                Lookup::Found(certificate) => certificate,
-                Lookup::NotFound(why) => {
+                CertificateLookup::Found(certificate) => certificate,
+                CertificateLookup::NotFound(why) => {
                     problems.push(format!("{}: {why}", used.property));
                     continue;
                 }
-                Lookup::Unknown(why) | Lookup::Refused(why) => {
+                CertificateLookup::Unknown(why) | CertificateLookup::Refused(why) => {
                     return HookResponse::failed(
                         request,
                         HookErrorCode::InternalFailure,
@@ -270,7 +272,7 @@ impl CustomResource for CertificateValidator {
 
 impl Hook for CertificateValidator {
     async fn evaluate(&self, request: &HookRequest) -> HookResponse {
-        self.judge(request).await
+        self.check_hook_target(request).await
     }
 }
 

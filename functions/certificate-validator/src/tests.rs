@@ -533,7 +533,7 @@ async fn hook_passes_deletes_other_types_and_non_acm_certificates_without_asking
 
 #[test]
 fn every_acm_call_has_a_timeout_that_fits_in_the_hooks_30_s() {
-    let config = shared::aws::SdkConfig::builder()
+    let config = shared::sdk::SdkConfig::builder()
         .behavior_version(aws_sdk_acm::config::BehaviorVersion::latest())
         .region(aws_sdk_acm::config::Region::new("eu-west-1"))
         .build();

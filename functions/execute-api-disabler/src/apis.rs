@@ -2,8 +2,8 @@
 
 use crate::{Api, ApiState, StageInfo};
 use aws_sdk_apigateway::types::{Op, PatchOperation};
-use shared::aws;
 use shared::custom_resource::Failure;
+use shared::sdk;
 
 /// One CreateDeployment's outcome, when the call did not fail outright.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,7 +26,7 @@ impl Apis {
                 let rest_api = match self.rest.get_rest_api().rest_api_id(id).send().await {
                     Ok(found) => found,
                     Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => return Ok(None),
-                    Err(err) => return Err(unreadable(api, &aws::describe(&err))),
+                    Err(err) => return Err(unreadable(api, &sdk::describe(&err))),
                 };
                 let stages = self
                     .rest
@@ -34,7 +34,7 @@ impl Apis {
                     .rest_api_id(id)
                     .send()
                     .await
-                    .map_err(|err| unreadable(api, &aws::describe(&err)))?;
+                    .map_err(|err| unreadable(api, &sdk::describe(&err)))?;
                 Ok(Some(ApiState {
                     disabled: rest_api.disable_execute_api_endpoint(),
                     stages: stages
@@ -54,7 +54,7 @@ impl Apis {
                 let http_api = match self.http.get_api().api_id(id).send().await {
                     Ok(found) => found,
                     Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => return Ok(None),
-                    Err(err) => return Err(unreadable(api, &aws::describe(&err))),
+                    Err(err) => return Err(unreadable(api, &sdk::describe(&err))),
                 };
                 let mut stages = Vec::new();
                 let mut next_token: Option<String> = None;
@@ -66,7 +66,7 @@ impl Apis {
                         .set_next_token(next_token.take())
                         .send()
                         .await
-                        .map_err(|err| unreadable(api, &aws::describe(&err)))?;
+                        .map_err(|err| unreadable(api, &sdk::describe(&err)))?;
                     stages.extend(page.items().iter().filter_map(|s| {
                         Some(StageInfo {
                             name: s.stage_name()?.to_string(),
@@ -100,7 +100,7 @@ impl Apis {
                     .send()
                     .await
                     .map(|_| ())
-                    .map_err(|e| aws::describe(&e))
+                    .map_err(|e| sdk::describe(&e))
             }
             Api::Http(id) => self
                 .http
@@ -110,7 +110,7 @@ impl Apis {
                 .send()
                 .await
                 .map(|_| ())
-                .map_err(|e| aws::describe(&e)),
+                .map_err(|e| sdk::describe(&e)),
         };
         result.map_err(|why| Failure::new(format!("Could not update {api}: {why}")))
     }
@@ -130,7 +130,7 @@ impl Apis {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| Failure::new(format!("Could not update stage {stage} of {api}: {}", aws::describe(&err))))
+            .map_err(|err| Failure::new(format!("Could not update stage {stage} of {api}: {}", sdk::describe(&err))))
     }
 
     /// Deploys the API's current configuration to `stage`.
@@ -146,18 +146,18 @@ impl Apis {
         match api {
             Api::Rest(id) => match self.rest.create_deployment().rest_api_id(id).stage_name(stage).send().await {
                 Ok(deployment) => Ok(Deploy::Deployed(deployment.id().unwrap_or_default().to_string())),
-                Err(err) if aws::is_throttling(&err) => Ok(Deploy::Throttled(aws::describe(&err))),
+                Err(err) if sdk::is_throttling(&err) => Ok(Deploy::Throttled(sdk::describe(&err))),
                 Err(err) => {
                     let bad_request = err.as_service_error().is_some_and(|e| e.is_bad_request_exception());
-                    Err(refused(aws::describe(&err), bad_request))
+                    Err(refused(sdk::describe(&err), bad_request))
                 }
             },
             Api::Http(id) => match self.http.create_deployment().api_id(id).stage_name(stage).send().await {
                 Ok(deployment) => Ok(Deploy::Deployed(deployment.deployment_id().unwrap_or_default().to_string())),
-                Err(err) if aws::is_throttling(&err) => Ok(Deploy::Throttled(aws::describe(&err))),
+                Err(err) if sdk::is_throttling(&err) => Ok(Deploy::Throttled(sdk::describe(&err))),
                 Err(err) => {
                     let bad_request = err.as_service_error().is_some_and(|e| e.is_bad_request_exception());
-                    Err(refused(aws::describe(&err), bad_request))
+                    Err(refused(sdk::describe(&err), bad_request))
                 }
             },
         }

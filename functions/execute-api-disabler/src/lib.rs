@@ -18,8 +18,8 @@ mod apis;
 
 pub use apis::{Apis, Deploy};
 use serde::{Deserialize, Serialize};
-use shared::aws::SdkConfig;
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, RequestType, Success};
+use shared::sdk::SdkConfig;
 use std::fmt;
 use std::time::Duration;
 

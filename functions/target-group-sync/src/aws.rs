@@ -4,7 +4,7 @@
 use crate::decide::{AZ_TAG, Binding, PORT_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
 use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
-use shared::aws;
+use shared::sdk;
 use std::collections::{BTreeSet, HashSet};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -49,7 +49,7 @@ impl Aws {
                 port: group.port(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_target_group_not_found_exception()) => Ok(None),
-            Err(err) => Err(format!("could not read target group {arn}: {}", aws::describe(&err))),
+            Err(err) => Err(format!("could not read target group {arn}: {}", sdk::describe(&err))),
         }
     }
 
@@ -61,7 +61,7 @@ impl Aws {
             .resource_arns(arn)
             .send()
             .await
-            .map_err(|err| format!("could not read the tags of {arn}: {}", aws::describe(&err)))?;
+            .map_err(|err| format!("could not read the tags of {arn}: {}", sdk::describe(&err)))?;
         Ok(out
             .tag_descriptions()
             .iter()
@@ -80,7 +80,7 @@ impl Aws {
             .tasks(task_arn)
             .send()
             .await
-            .map_err(|err| format!("could not read task {task_arn}: {}", aws::describe(&err)))?;
+            .map_err(|err| format!("could not read task {task_arn}: {}", sdk::describe(&err)))?;
         Ok(out.tasks().iter().map(task_view).find(|t| t.arn == task_arn))
     }
 
@@ -92,7 +92,7 @@ impl Aws {
             .services(service)
             .send()
             .await
-            .map_err(|err| format!("could not read service {cluster}/{service}: {}", aws::describe(&err)))?;
+            .map_err(|err| format!("could not read service {cluster}/{service}: {}", sdk::describe(&err)))?;
         let Some(found) = out.services().first() else {
             let why = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
             return Err(format!("service {cluster}/{service} not found ({why})"));
@@ -123,7 +123,7 @@ impl Aws {
             .send()
             .try_collect()
             .await
-            .map_err(|err| fail(aws::describe(&err)))?;
+            .map_err(|err| fail(sdk::describe(&err)))?;
         // Up to DESCRIBE_CONCURRENCY batches in flight: latency adds up over 10 batches for 1,000 tasks.
         let mut tasks = Vec::with_capacity(arns.len());
         let mut in_flight = tokio::task::JoinSet::new();
@@ -136,7 +136,7 @@ impl Aws {
                     .spawn(async move { ecs.describe_tasks().cluster(cluster).set_tasks(Some(batch)).send().await });
             }
             let Some(joined) = in_flight.join_next().await else { break };
-            let out = joined.map_err(|err| fail(err.to_string()))?.map_err(|err| fail(aws::describe(&err)))?;
+            let out = joined.map_err(|err| fail(err.to_string()))?.map_err(|err| fail(sdk::describe(&err)))?;
             tasks.extend(out.tasks().iter().map(task_view));
         }
         Ok(tasks)
@@ -153,7 +153,7 @@ impl Aws {
                 .task_definition(arn)
                 .send()
                 .await
-                .map_err(|err| format!("could not read task definition {arn}: {}", aws::describe(&err)))?;
+                .map_err(|err| format!("could not read task definition {arn}: {}", sdk::describe(&err)))?;
             let has_check = out
                 .task_definition()
                 .is_some_and(|d| d.container_definitions().iter().any(|c| c.health_check().is_some()));
@@ -171,7 +171,7 @@ impl Aws {
             .target_group_arn(arn)
             .send()
             .await
-            .map_err(|err| format!("could not read the targets of {arn}: {}", aws::describe(&err)))?;
+            .map_err(|err| format!("could not read the targets of {arn}: {}", sdk::describe(&err)))?;
         Ok(out
             .target_health_descriptions()
             .iter()
@@ -217,7 +217,7 @@ impl Aws {
                 .set_targets(Some(targets))
                 .send()
                 .await
-                .map_err(|err| format!("could not register targets in {arn}: {}", aws::describe(&err)))?;
+                .map_err(|err| format!("could not register targets in {arn}: {}", sdk::describe(&err)))?;
         }
         Ok(())
     }
@@ -233,7 +233,7 @@ impl Aws {
                 .set_targets(Some(targets))
                 .send()
                 .await
-                .map_err(|err| format!("could not deregister targets from {arn}: {}", aws::describe(&err)))?;
+                .map_err(|err| format!("could not deregister targets from {arn}: {}", sdk::describe(&err)))?;
         }
         Ok(())
     }
@@ -256,7 +256,7 @@ impl Aws {
             .send()
             .try_collect()
             .await
-            .map_err(|err| format!("could not find the bindings: {}", aws::describe(&err)))?;
+            .map_err(|err| format!("could not find the bindings: {}", sdk::describe(&err)))?;
         let (mut bindings, mut problems) = (Vec::new(), Vec::new());
         for mapping in &mappings {
             let arn = mapping.resource_arn().unwrap_or_default();
@@ -285,7 +285,7 @@ impl Aws {
                 add = add.tags(Tag::builder().key(*key).value(value).build());
             }
         }
-        add.send().await.map_err(|err| format!("could not tag {arn}: {}", aws::describe(&err)))?;
+        add.send().await.map_err(|err| format!("could not tag {arn}: {}", sdk::describe(&err)))?;
         let dropped: Vec<&str> = optional.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
         if !dropped.is_empty() {
             self.untag(arn, &dropped).await?;
@@ -298,7 +298,7 @@ impl Aws {
         for key in keys {
             remove = remove.tag_keys(*key);
         }
-        remove.send().await.map(|_| ()).map_err(|err| format!("could not untag {arn}: {}", aws::describe(&err)))
+        remove.send().await.map(|_| ()).map_err(|err| format!("could not untag {arn}: {}", sdk::describe(&err)))
     }
 }
 

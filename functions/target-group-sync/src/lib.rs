@@ -20,10 +20,10 @@ use decide::{
 };
 use events::Trigger;
 use serde_json::{Value, json};
-use shared::aws::SdkConfig;
 use shared::custom_resource::{
     Ctx, CustomResource, EventHandler, Failure, FromProperties, PropertyReader, RequestType, Success,
 };
+use shared::sdk::SdkConfig;
 use std::collections::BTreeSet;
 use std::task::Poll;
 use std::time::Duration;

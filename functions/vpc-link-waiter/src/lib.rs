@@ -6,9 +6,9 @@
 //! Attributes: `VpcLinkId`, `VpcLinkVersion`, `Status`, `TargetArns`, `WaitedSeconds`.
 
 use serde::{Deserialize, Serialize};
-use shared::aws;
-use shared::aws::SdkConfig;
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
+use shared::sdk;
+use shared::sdk::SdkConfig;
 use std::fmt;
 use std::task::Poll;
 use std::time::Duration;
@@ -53,7 +53,7 @@ impl FromProperties for Properties {
 
 /// What one read of the link showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub enum LinkLookup {
     Found(Link),
     /// Neither API (or, with a version given, that API) knows the id.
     NotFound,
@@ -70,9 +70,9 @@ pub struct Link {
 }
 
 /// The decision, given one read: done, keep waiting, or fail.
-pub fn judge(vpc_link_id: &str, version: Option<Version>, lookup: Lookup) -> Result<Poll<Link>, Failure> {
+pub fn link_verdict(vpc_link_id: &str, version: Option<Version>, lookup: LinkLookup) -> Result<Poll<Link>, Failure> {
     match lookup {
-        Lookup::Found(link) => match link.status.as_str() {
+        LinkLookup::Found(link) => match link.status.as_str() {
             "AVAILABLE" => Ok(Poll::Ready(link)),
             "PENDING" => Ok(Poll::Pending),
             // FAILED, DELETING, INACTIVE (V2, idle 60 days) and anything new will not become AVAILABLE by waiting.
@@ -82,14 +82,14 @@ pub fn judge(vpc_link_id: &str, version: Option<Version>, lookup: Lookup) -> Res
                 link.status_message.as_deref().filter(|m| !m.is_empty()).unwrap_or("no status message")
             ))),
         },
-        Lookup::NotFound => Err(Failure::new(match version {
+        LinkLookup::NotFound => Err(Failure::new(match version {
             Some(Version::V1) => format!("VPC link {vpc_link_id} not found in API Gateway (V1, REST API VPC links)"),
             Some(Version::V2) => format!("VPC link {vpc_link_id} not found in API Gateway V2 (apigatewayv2 VPC links)"),
             None => format!(
                 "VPC link {vpc_link_id} not found in API Gateway V1 (REST API VPC links) nor V2 (apigatewayv2 VPC links)"
             ),
         })),
-        Lookup::Unknown(why) => {
+        LinkLookup::Unknown(why) => {
             tracing::warn!(%why, "VPC link status unknown this round; still waiting");
             Ok(Poll::Pending)
         }
@@ -111,12 +111,12 @@ impl VpcLinkWaiter {
     }
 
     /// Reads the link from the API `version` names, or V1 then V2 when it names none.
-    pub async fn look_up(&self, vpc_link_id: &str, version: Option<Version>) -> Result<Lookup, Failure> {
+    pub async fn look_up(&self, vpc_link_id: &str, version: Option<Version>) -> Result<LinkLookup, Failure> {
         let unreadable = |why: String| Failure::new(format!("Could not read VPC link {vpc_link_id}: {why}"));
         if version != Some(Version::V2) {
             match self.v1.get_vpc_link().vpc_link_id(vpc_link_id).send().await {
                 Ok(link) => {
-                    return Ok(Lookup::Found(Link {
+                    return Ok(LinkLookup::Found(Link {
                         version: Version::V1,
                         status: link.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                         status_message: link.status_message().map(str::to_string),
@@ -125,24 +125,24 @@ impl VpcLinkWaiter {
                 }
                 Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
                     if version == Some(Version::V1) {
-                        return Ok(Lookup::NotFound);
+                        return Ok(LinkLookup::NotFound);
                     }
                 }
-                Err(err) if aws::is_transient(&err) => return Ok(Lookup::Unknown(aws::describe(&err))),
-                Err(err) => return Err(unreadable(aws::describe(&err))),
+                Err(err) if sdk::is_transient(&err) => return Ok(LinkLookup::Unknown(sdk::describe(&err))),
+                Err(err) => return Err(unreadable(sdk::describe(&err))),
             }
         }
         match self.v2.get_vpc_link().vpc_link_id(vpc_link_id).send().await {
-            Ok(link) => Ok(Lookup::Found(Link {
+            Ok(link) => Ok(LinkLookup::Found(Link {
                 version: Version::V2,
                 status: link.vpc_link_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
                 status_message: link.vpc_link_status_message().map(str::to_string),
                 // V2 links attach to subnets, not to load balancers: there are no target ARNs.
                 target_arns: Vec::new(),
             })),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(Lookup::NotFound),
-            Err(err) if aws::is_transient(&err) => Ok(Lookup::Unknown(aws::describe(&err))),
-            Err(err) => Err(unreadable(aws::describe(&err))),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(LinkLookup::NotFound),
+            Err(err) if sdk::is_transient(&err) => Ok(LinkLookup::Unknown(sdk::describe(&err))),
+            Err(err) => Err(unreadable(sdk::describe(&err))),
         }
     }
 
@@ -154,11 +154,11 @@ impl VpcLinkWaiter {
                 // Once found, a continuation asks the API that knows the link straight away.
                 let version = props.version.or_else(|| ctx.progress::<Version>());
                 let lookup = self.look_up(id, version).await?;
-                if let Lookup::Found(link) = &lookup {
+                if let LinkLookup::Found(link) = &lookup {
                     ctx.save_progress(&link.version);
                     tracing::info!(status = %link.status, version = %link.version, "VPC link read");
                 }
-                judge(id, props.version, lookup)
+                link_verdict(id, props.version, lookup)
             })
             .await?;
         Ok(Success::new(id)

@@ -10,6 +10,8 @@ mod request;
 pub mod response;
 pub mod response_url;
 mod runtime;
+// Test support, for the functions' own tests only: not in a production build.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use context::{ActiveWait, Ctx, Failure, MAX_WAIT, Success};

@@ -9,9 +9,9 @@ use super::properties::{self, FromProperties};
 use super::request::{Envelope, Request, RequestType};
 use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
 use super::response_url::{OriginGuard, ResponseSender, SendError, UrlError};
-use crate::aws;
 use crate::clock::Clock;
 use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
+use crate::sdk;
 use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -93,8 +93,17 @@ pub struct Runtime<H> {
 
 /// The answer to an invocation that is not a custom-resource request.
 type OtherAnswer = Pin<Box<dyn Future<Output = Result<Value, RuntimeError>> + Send>>;
-/// Claims an invocation for another kind of handling (a hook, an event), or hands it back.
-type Dispatch<H> = fn(Arc<H>, LambdaEvent<Value>) -> Result<OtherAnswer, Box<LambdaEvent<Value>>>;
+
+/// Who answers an invocation.
+enum Claim {
+    /// Another kind of handling (a hook, an event) answers it.
+    Other(OtherAnswer),
+    /// A custom-resource request: the runtime answers it.
+    CustomResource(Box<LambdaEvent<Value>>),
+}
+
+/// Tells which kind of invocation a payload is, and claims it for its handling.
+type Dispatch<H> = fn(Arc<H>, LambdaEvent<Value>) -> Claim;
 
 /// Serves invocations as a Lambda function: those `other` claims are answered by it, the rest are
 /// custom-resource requests.
@@ -108,8 +117,8 @@ async fn serve<H: CustomResource>(
         let runtime = runtime.clone();
         async move {
             match other(runtime.handler.clone(), event) {
-                Ok(answer) => answer.await,
-                Err(event) => runtime.handle(*event).await,
+                Claim::Other(answer) => answer.await,
+                Claim::CustomResource(event) => runtime.handle(*event).await,
             }
         }
     }))
@@ -118,7 +127,7 @@ async fn serve<H: CustomResource>(
 
 /// Runs `handler` as a Lambda function: the `main` of every custom-resource function.
 pub async fn run<H: CustomResource>(handler: H, config: &SdkConfig) -> Result<(), lambda_runtime::Error> {
-    serve(handler, config, |_, event| Err(Box::new(event))).await
+    serve(handler, config, |_, event| Claim::CustomResource(Box::new(event))).await
 }
 
 /// Runs a function that answers both custom-resource requests and CloudFormation Lambda hook
@@ -129,9 +138,9 @@ pub async fn run_with_hook<H: CustomResource + Hook>(
 ) -> Result<(), lambda_runtime::Error> {
     serve(handler, config, |hook, event| {
         if HookRequest::is_hook_invocation(&event.payload) {
-            Ok(Box::pin(async move { Ok(answer_hook(hook, event).await) }))
+            Claim::Other(Box::pin(async move { Ok(answer_hook(hook, event).await) }))
         } else {
-            Err(Box::new(event))
+            Claim::CustomResource(Box::new(event))
         }
     })
     .await
@@ -152,9 +161,9 @@ pub async fn run_with_events<H: CustomResource + EventHandler>(
 ) -> Result<(), lambda_runtime::Error> {
     serve(handler, config, |handler, event| {
         if is_eventbridge_event(&event.payload) {
-            Ok(Box::pin(answer_event(handler, event.payload)))
+            Claim::Other(Box::pin(answer_event(handler, event.payload)))
         } else {
-            Err(Box::new(event))
+            Claim::CustomResource(Box::new(event))
         }
     })
     .await
@@ -405,7 +414,7 @@ impl<H: CustomResource> Runtime<H> {
             .send()
             .await
             .map(|_| ())
-            .map_err(|err| aws::describe(&err))
+            .map_err(|err| sdk::describe(&err))
     }
 }
 
