@@ -90,7 +90,10 @@ impl Acm {
             }
             Err(err) if sdk::is_transient(&err) => return CertificateLookup::Unknown(sdk::describe(&err)),
             Err(err) => {
-                return CertificateLookup::Refused(format!("Could not read certificate {arn}: {}", sdk::describe(&err)));
+                return CertificateLookup::Refused(format!(
+                    "Could not read certificate {arn}: {}",
+                    sdk::describe(&err)
+                ));
             }
         };
         let mut records: Vec<(String, String)> = Vec::new();

@@ -20,8 +20,8 @@ pub use request::{ALWAYS_ACCEPTED_PROPERTIES, Continuation, Envelope, Request, R
 pub use response::{Response, Status};
 pub use response_url::{OriginGuard, ResponseSender};
 pub use runtime::{
-    CustomResource, EventHandler, Outcome, Runtime, RuntimeError, answer_hook, handover_margin, is_eventbridge_event,
-    run, run_with_events, run_with_hook,
+    CustomResource, EventHandler, Outcome, Runtime, RuntimeError, SELF_TEST_TYPE, answer_hook, handover_margin,
+    is_eventbridge_event, run, run_with_events, run_with_hook,
 };
 
 #[cfg(test)]

@@ -74,6 +74,10 @@ impl From<RuntimeError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The resource type of the toolkit stack's own deploy-time check of each function (template.yaml):
+/// answered SUCCESS at once, whatever the properties, by every function.
+pub const SELF_TEST_TYPE: &str = "Custom::ToolkitSelfTest";
+
 /// How long before the Lambda deadline the guard stops the handler: room to send the response or the
 /// continuation. A fifth of the invocation's time, between 1 and 10 seconds.
 pub fn handover_margin(invocation_time: Duration) -> Duration {
@@ -297,6 +301,16 @@ impl<H: CustomResource> Runtime<H> {
             let reason = format!("Unknown RequestType {:?}: expected Create, Update or Delete", request.request_type);
             return Outcome::Respond(failed(&request, RequestType::Update, Failure::new(reason)));
         };
+        if request.resource_type == SELF_TEST_TYPE {
+            // The toolkit's own stack asks every function once, at deploy time: answering proves the
+            // bootstrap starts (right architecture, loadable) before anyone depends on it.
+            tracing::info!("self-test: the function starts and answers");
+            let id = request
+                .physical_resource_id
+                .clone()
+                .unwrap_or_else(|| format!("self-test:{}", request.logical_resource_id));
+            return Outcome::Respond(succeeded(&request, Success::new(id)));
+        }
         if kind == RequestType::Delete
             && request.physical_resource_id.as_deref().is_some_and(response::is_failed_create_id)
         {

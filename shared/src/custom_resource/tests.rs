@@ -132,6 +132,19 @@ async fn success_carries_id_and_data() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_toolkit_self_test_is_answered_at_once_without_the_handler() {
+    let runtime = runtime(Behaviour::Fail);
+    for kind in ["Create", "Update", "Delete"] {
+        let mut self_test = envelope(kind, None, json!({"Anything": "at all"}));
+        self_test.request.resource_type = SELF_TEST_TYPE.into();
+        let r = response(process(&runtime, self_test, 900).await);
+        assert_eq!(r.status, Status::Success, "{kind}");
+        assert_eq!(r.physical_resource_id, "self-test:LinkReady");
+    }
+    assert_eq!(runtime.handler().calls.load(Ordering::SeqCst), 0, "the handler never ran");
+}
+
+#[tokio::test(start_paused = true)]
 async fn handler_error_on_create_is_failed_with_the_marker() {
     let runtime = runtime(Behaviour::Fail);
     let r = response(process(&runtime, envelope("Create", None, json!({"Name": "a"})), 900).await);
