@@ -19,9 +19,13 @@ pub const OWN_TARGETS: &[&str] =
 /// The most any other crate may log, whatever the level asked for.
 pub const OTHERS_CAP: LevelFilter = LevelFilter::INFO;
 
-/// The filter for a requested level (`TRACE`, `debug`, ...; INFO when absent or unreadable).
+/// The filter for a requested level (`TRACE`, `debug`, ...; INFO when absent or unreadable). Lambda's
+/// FATAL, which tracing does not have, is ERROR.
 pub fn filter(requested: Option<&str>) -> Targets {
-    let level = requested.and_then(|l| LevelFilter::from_str(l.trim()).ok()).unwrap_or(LevelFilter::INFO);
+    let level = requested
+        .map(|l| if l.trim().eq_ignore_ascii_case("fatal") { "error" } else { l.trim() })
+        .and_then(|l| LevelFilter::from_str(l).ok())
+        .unwrap_or(LevelFilter::INFO);
     OWN_TARGETS
         .iter()
         .fold(Targets::new().with_default(level.min(OTHERS_CAP)), |targets, own| targets.with_target(*own, level))
@@ -66,6 +70,8 @@ mod tests {
         let default = filter(None);
         assert!(allows(&default, "shared", Level::INFO) && !allows(&default, "shared", Level::DEBUG));
         assert!(!allows(&filter(Some("nonsense")), "shared", Level::DEBUG));
+        let fatal = filter(Some("FATAL"));
+        assert!(allows(&fatal, "shared", Level::ERROR) && !allows(&fatal, "shared", Level::WARN), "FATAL is ERROR");
         let warn = filter(Some("WARN"));
         assert!(!allows(&warn, "shared", Level::INFO));
         assert!(!allows(&warn, "aws_smithy_runtime", Level::INFO));

@@ -217,3 +217,21 @@ async fn a_target_group_bound_to_another_service_is_refused_and_its_delete_leave
     assert_eq!(f.service.targets(&tg).await, Fixture::ips(&tasks, 80), "web's targets stay");
     assert_eq!(f.service.tags(&tg).await, vec![("tg-sync:service".to_string(), "prod/web".to_string())]);
 }
+
+#[tokio::test]
+async fn an_update_may_move_its_own_group_to_another_service() {
+    let f = fixture().await;
+    f.service.run_tasks(1).await;
+    let tg = f.service.target_group("web-ip", TargetTypeEnum::Ip).await;
+    assert_eq!(f.bind("Create", None, f.props(&tg)).await["Status"], "SUCCESS");
+
+    let api = ecs::service(&f.moto, "staging", "api").await;
+    let api_tasks = api.run_tasks(1).await;
+    let mut moved = f.props(&tg);
+    moved["Cluster"] = json!("staging");
+    moved["Service"] = json!("api");
+    let updated = f.bind("Update", Some(&tg), moved).await;
+    assert_eq!(updated["Status"], "SUCCESS", "the group is this resource's own: {updated}");
+    assert_eq!(f.service.tags(&tg).await, vec![("tg-sync:service".to_string(), "staging/api".to_string())]);
+    assert_eq!(f.service.targets(&tg).await, Fixture::ips(&api_tasks, 80), "now api's tasks only");
+}

@@ -180,6 +180,7 @@ impl Aws {
                 Some(TargetView {
                     ip: target.id()?.to_string(),
                     port: target.port().unwrap_or_default(),
+                    availability_zone: target.availability_zone().map(str::to_string),
                     state: d
                         .target_health()
                         .and_then(|h| h.state())
@@ -222,10 +223,20 @@ impl Aws {
         Ok(())
     }
 
-    pub async fn deregister(&self, arn: &str, targets: &[(String, i32)], pacer: &mut Pacer) -> Result<(), String> {
+    /// Names each target as registered, its AvailabilityZone included (ELB requires it for an IP
+    /// outside the VPC).
+    pub async fn deregister(&self, arn: &str, targets: &[TargetView], pacer: &mut Pacer) -> Result<(), String> {
         for batch in targets.chunks(TARGET_BATCH) {
-            let targets =
-                batch.iter().map(|(ip, port)| TargetDescription::builder().id(ip).port(*port).build()).collect();
+            let targets = batch
+                .iter()
+                .map(|t| {
+                    TargetDescription::builder()
+                        .id(&t.ip)
+                        .port(t.port)
+                        .set_availability_zone(t.availability_zone.clone())
+                        .build()
+                })
+                .collect();
             pacer.wait().await;
             self.elb
                 .deregister_targets()

@@ -119,6 +119,8 @@ pub struct TargetView {
     pub ip: String,
     pub port: i32,
     pub state: String,
+    /// As registered (`all` for an IP outside the VPC): a deregistration names it again.
+    pub availability_zone: Option<String>,
 }
 
 impl TargetView {
@@ -131,7 +133,7 @@ impl TargetView {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diff {
     pub register: Vec<String>,
-    pub deregister: Vec<(String, i32)>,
+    pub deregister: Vec<TargetView>,
 }
 
 impl Diff {
@@ -145,11 +147,8 @@ pub fn diff(desired: &BTreeSet<String>, current: &[TargetView], port: i32) -> Di
     let active: Vec<&TargetView> = current.iter().filter(|t| !t.is_draining()).collect();
     let register =
         desired.iter().filter(|ip| !active.iter().any(|t| &&t.ip == ip && t.port == port)).cloned().collect();
-    let deregister = active
-        .iter()
-        .filter(|t| !(desired.contains(&t.ip) && t.port == port))
-        .map(|t| (t.ip.clone(), t.port))
-        .collect();
+    let deregister =
+        active.iter().filter(|t| !(desired.contains(&t.ip) && t.port == port)).map(|t| (*t).clone()).collect();
     Diff { register, deregister }
 }
 

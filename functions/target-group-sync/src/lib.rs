@@ -15,8 +15,8 @@ pub mod events;
 
 use aws::{Aws, Pacer};
 use decide::{
-    BINDING_TAGS, Binding, Diff, PORT_TAG, StoppingTask, check_not_emptying, check_owner, check_safety, diff,
-    early_drain, ecs_name, qualifying_ips,
+    BINDING_TAGS, Binding, Diff, PORT_TAG, StoppingTask, TargetView, check_not_emptying, check_owner, check_safety,
+    diff, early_drain, ecs_name, qualifying_ips,
 };
 use events::Trigger;
 use serde_json::{Value, json};
@@ -130,20 +130,26 @@ impl TargetGroupSync {
         if bindings.is_empty() {
             return Ok(0);
         }
-        let task_now = self.aws.task(cluster, &stopping.task_arn).await?;
+        // Unconfirmed is not drained; the reconcile that follows still runs.
+        let task_now = match self.aws.task(cluster, &stopping.task_arn).await {
+            Ok(task) => task,
+            Err(problem) => {
+                tracing::warn!(task_arn = %stopping.task_arn, %problem, "no early drain: the task could not be read");
+                return Ok(0);
+            }
+        };
         if let Err(why) = early_drain(stopping, shared::clock::Clock::system().now_ms(), task_now.as_ref()) {
             tracing::info!(task_arn = %stopping.task_arn, ip = %stopping.ip, %why, "no early drain; the reconcile decides");
             return Ok(0);
         }
         let mut drained = 0;
         for binding in bindings {
-            let registered: Vec<(String, i32)> = self
+            let registered: Vec<TargetView> = self
                 .aws
                 .targets(&binding.target_group_arn)
                 .await?
                 .into_iter()
                 .filter(|t| t.ip == stopping.ip && !t.is_draining())
-                .map(|t| (t.ip, t.port))
                 .collect();
             if !registered.is_empty() {
                 tracing::info!(binding = %binding, ip = %stopping.ip, "task told to stop: deregistering it now");
@@ -189,13 +195,15 @@ impl TargetGroupSync {
             tokio::try_join!(self.aws.service(&binding.cluster, &binding.service), self.aws.bound_to(arn))
                 .map_err(Failure::new)?;
         check_safety(&binding, &group, &service).map_err(Failure::new)?;
-        check_owner(&binding, bound_to.as_deref()).map_err(Failure::new)?;
+        // An Update of this same group (its PhysicalResourceId) may change the service it follows.
+        let ours = ctx.request_type() == RequestType::Update && ctx.physical_resource_id() == Some(arn.as_str());
+        if !ours {
+            check_owner(&binding, bound_to.as_deref()).map_err(Failure::new)?;
+        }
         self.aws.tag(&binding).await.map_err(Failure::new)?;
-        // Tagged from here on: a failed Create keeps the id so its Delete removes the tags.
-        let keep_id = |failure: Failure| match ctx.request_type() {
-            RequestType::Create => failure.with_physical_id(arn.as_str()),
-            _ => failure,
-        };
+        // Tagged from here on: a failed Create, or a failed Update to another group, reports this
+        // group's ARN, so the Delete CloudFormation sends on rollback unbinds it.
+        let keep_id = |failure: Failure| if ours { failure } else { failure.with_physical_id(arn.as_str()) };
         let mut result = self.reconcile(&binding).await.map_err(|e| keep_id(Failure::new(e)))?;
         if props.wait_for_healthy {
             result.targets = self.wait_for_healthy(ctx, arn, props.timeout).await.map_err(keep_id)?;
@@ -220,15 +228,8 @@ impl TargetGroupSync {
                 return Ok(());
             }
         }
-        let targets: Vec<(String, i32)> = self
-            .aws
-            .targets(arn)
-            .await
-            .map_err(Failure::new)?
-            .into_iter()
-            .filter(|t| !t.is_draining())
-            .map(|t| (t.ip, t.port))
-            .collect();
+        let targets: Vec<TargetView> =
+            self.aws.targets(arn).await.map_err(Failure::new)?.into_iter().filter(|t| !t.is_draining()).collect();
         self.aws.deregister(arn, &targets, &mut Pacer::default()).await.map_err(Failure::new)?;
         self.aws.untag(arn, &BINDING_TAGS).await.map_err(Failure::new)
     }

@@ -19,7 +19,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput;
 use aws_sdk_resourcegroupstagging::types::{ResourceTagMapping, Tag as RgtTag};
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use decide::{SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
+use decide::{AZ_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -41,7 +41,11 @@ fn set(ips: &[&str]) -> BTreeSet<String> {
 }
 
 fn target(ip: &str, port: i32, state: &str) -> TargetView {
-    TargetView { ip: ip.into(), port, state: state.into() }
+    TargetView { ip: ip.into(), port, state: state.into(), availability_zone: None }
+}
+
+fn pairs(targets: &[TargetView]) -> Vec<(String, i32)> {
+    targets.iter().map(|t| (t.ip.clone(), t.port)).collect()
 }
 
 // ---- pure decisions ----
@@ -52,7 +56,7 @@ fn diff_registers_the_missing_and_deregisters_the_extra() {
         [target("10.0.0.1", 80, "healthy"), target("10.0.0.2", 80, "healthy"), target("10.0.0.9", 80, "unhealthy")];
     let d = diff(&set(&["10.0.0.1", "10.0.0.3"]), &current, 80);
     assert_eq!(d.register, vec!["10.0.0.3".to_string()]);
-    assert_eq!(d.deregister, vec![("10.0.0.2".to_string(), 80), ("10.0.0.9".to_string(), 80)]);
+    assert_eq!(pairs(&d.deregister), vec![("10.0.0.2".to_string(), 80), ("10.0.0.9".to_string(), 80)]);
 }
 
 #[test]
@@ -65,7 +69,7 @@ fn diff_leaves_draining_targets_alone_and_fixes_wrong_ports() {
     ];
     let d = diff(&set(&["10.0.0.1", "10.0.0.3", "10.0.0.4"]), &current, 80);
     assert_eq!(d.register, vec!["10.0.0.1".to_string(), "10.0.0.3".to_string()]);
-    assert_eq!(d.deregister, vec![("10.0.0.3".to_string(), 8080)]);
+    assert_eq!(pairs(&d.deregister), vec![("10.0.0.3".to_string(), 8080)]);
     assert!(diff(&set(&["10.0.0.4"]), &[target("10.0.0.4", 80, "initial")], 80).is_empty());
 }
 
@@ -649,4 +653,80 @@ async fn events_for_standalone_tasks_make_no_call() {
     let result = mocks.sync(&[&rgt]).handle_event(event).await.unwrap();
     assert!(result.get("Ignored").is_some());
     assert_eq!(rgt.num_calls(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn targets_outside_the_vpc_are_registered_and_deregistered_with_their_availability_zone() {
+    // A service in a peered VPC: ELB needs AvailabilityZone for IPs outside the group's VPC.
+    let outside = TargetHealthDescription::builder()
+        .target(TargetDescription::builder().id("172.31.0.9").port(80).availability_zone("all").build())
+        .target_health(TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build())
+        .build();
+    let mocks = Mocks::new(vec![ecs_task("172.31.0.1", "RUNNING", "RUNNING")], vec![outside]);
+    let all = |targets: &[TargetDescription]| targets.iter().all(|t| t.availability_zone() == Some("all"));
+    let register = mock!(aws_sdk_elasticloadbalancingv2::Client::register_targets)
+        .match_requests(move |req| all(req.targets()))
+        .then_output(|| RegisterTargetsOutput::builder().build());
+    let deregister = mock!(aws_sdk_elasticloadbalancingv2::Client::deregister_targets)
+        .match_requests(move |req| all(req.targets()))
+        .then_output(|| DeregisterTargetsOutput::builder().build());
+    let mocks = Mocks { register, deregister, ..mocks };
+    let peered = Binding { availability_zone: Some("all".into()), ..binding() };
+    let result = mocks.sync(&[]).reconcile(&peered).await.unwrap();
+    assert_eq!((result.registered, result.deregistered), (1, 1));
+    assert_eq!((mocks.register.num_calls(), mocks.deregister.num_calls()), (1, 1), "both named the zone");
+}
+
+#[test]
+fn the_availability_zone_is_read_from_its_tag() {
+    let tags = [("tg-sync:service".to_string(), "prod/web".to_string()), (AZ_TAG.to_string(), "all".to_string())];
+    let bound = Binding::from_tags(TG, &tags).unwrap().unwrap();
+    assert_eq!(bound.availability_zone.as_deref(), Some("all"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_update_to_another_group_reports_that_group_so_the_rollback_unbinds_it() {
+    const OLD: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/old/1111111111111111";
+    let mocks = Mocks::new(vec![], vec![]);
+    // The service reads fine while binding, then fails in the reconcile, after the new group is tagged.
+    let service_then_broken = mock!(aws_sdk_ecs::Client::describe_services)
+        .sequence()
+        .output(|| {
+            DescribeServicesOutput::builder()
+                .services(Service::builder().service_name("web").status("ACTIVE").desired_count(1).build())
+                .build()
+        })
+        .http_response(server_error)
+        .repeatedly()
+        .build();
+    let tags = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_tags).then_output(|| {
+        aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput::builder().build()
+    });
+    let add = mock!(aws_sdk_elasticloadbalancingv2::Client::add_tags)
+        .then_output(|| aws_sdk_elasticloadbalancingv2::operation::add_tags::AddTagsOutput::builder().build());
+    let remove = mock!(aws_sdk_elasticloadbalancingv2::Client::remove_tags)
+        .then_output(|| aws_sdk_elasticloadbalancingv2::operation::remove_tags::RemoveTagsOutput::builder().build());
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        &[&service_then_broken, &mocks.list_tasks, &mocks.describe_tasks, &mocks.describe_definition],
+        |c| c.retry_config(aws_sdk_ecs::config::retry::RetryConfig::disabled())
+    );
+    let elb = mock_client!(
+        aws_sdk_elasticloadbalancingv2,
+        RuleMode::MatchAny,
+        &[&mocks.describe_group, &mocks.target_health, &tags, &add, &remove]
+    );
+    let sync =
+        TargetGroupSync::from_clients(ecs, elb, mock_client!(aws_sdk_resourcegroupstagging, RuleMode::MatchAny, &[]));
+    let props = serde_json::json!({"TargetGroupArn": TG, "Cluster": "prod", "Service": "web"});
+    let (ctx, props) = shared::custom_resource::testing::ctx::<Properties>(
+        include_str!("../../../events/target-group-sync/binding-create.json"),
+        RequestType::Update,
+        Some(OLD),
+        props,
+    );
+    let failure = sync.update(&ctx, props, None).await.unwrap_err();
+    assert_eq!(add.num_calls(), 1, "the new group was tagged");
+    assert_eq!(failure.physical_resource_id.as_deref(), Some(TG), "{}", failure.reason);
 }

@@ -84,8 +84,9 @@ pub fn handover_margin(invocation_time: Duration) -> Duration {
     (invocation_time / 5).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
-/// How long the continuation's Invoke may take (an asynchronous Invoke is queued in milliseconds);
-/// within the handover margin, leaving time for a FAILED response if it does not go through.
+/// How long the continuation's Invoke may take at most (an asynchronous Invoke is queued in
+/// milliseconds); never more than half the time left, leaving time for a FAILED response if it does
+/// not go through.
 pub const CONTINUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Runtime<H> {
@@ -277,17 +278,20 @@ impl<H: CustomResource> Runtime<H> {
             let request = envelope.request.clone();
             match self.process(envelope, clock, context.deadline).await {
                 Outcome::Respond(response) => self.respond(&url, response, deadline).await,
-                Outcome::Continue(next) => match self.continue_later(&context.invoked_function_arn, &next).await {
-                    Ok(()) => {
-                        tracing::info!("continuing in a new invocation");
-                        Ok(json!({"Continued": true}))
+                Outcome::Continue(next) => {
+                    match self.continue_later(&context.invoked_function_arn, &next, deadline).await {
+                        Ok(()) => {
+                            tracing::info!("continuing in a new invocation");
+                            Ok(json!({"Continued": true}))
+                        }
+                        Err(err) => {
+                            let failure =
+                                Failure::new(format!("Could not continue the wait in a new invocation: {err}"));
+                            let kind = request.kind().unwrap_or(RequestType::Update);
+                            self.respond(&url, failed(&request, kind, failure), deadline).await
+                        }
                     }
-                    Err(err) => {
-                        let failure = Failure::new(format!("Could not continue the wait in a new invocation: {err}"));
-                        let kind = request.kind().unwrap_or(RequestType::Update);
-                        self.respond(&url, failed(&request, kind, failure), deadline).await
-                    }
-                },
+                }
             }
         }
         .instrument(span)
@@ -411,12 +415,19 @@ impl<H: CustomResource> Runtime<H> {
     /// whose reply was lost would, if retried, start a second chain and so a second response. A
     /// failure is answered FAILED by the caller instead. (What remains: Lambda delivers asynchronous
     /// invocations at least once, so a continuation can, rarely, run twice; both read the same state.)
-    pub(crate) async fn continue_later(&self, function_arn: &str, next: &Envelope) -> Result<(), String> {
+    /// Half the time left before `deadline` at most, so a FAILED response still fits after it.
+    pub(crate) async fn continue_later(
+        &self,
+        function_arn: &str,
+        next: &Envelope,
+        deadline: Instant,
+    ) -> Result<(), String> {
         let payload = serde_json::to_vec(next).map_err(|err| err.to_string())?;
+        let timeout = CONTINUE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()) / 2);
         let once = aws_sdk_lambda::config::Builder::default()
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
             .timeout_config(
-                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(CONTINUE_TIMEOUT).build(),
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),
             );
         self.lambda
             .invoke()

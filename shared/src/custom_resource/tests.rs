@@ -313,7 +313,9 @@ async fn the_continuation_invoke_is_never_retried() {
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[&invoke]);
     let runtime = runtime_with_lambda(Behaviour::WaitForever, lambda);
     let next = envelope("Create", None, json!({"Name": "a"}));
-    let err = runtime.continue_later("arn:aws:lambda:us-east-1:123456789012:function:waiter", &next).await.unwrap_err();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:waiter";
+    let err = runtime.continue_later(arn, &next, deadline).await.unwrap_err();
     assert_eq!(invoke.num_calls(), 1, "one attempt only: {err}");
 }
 
