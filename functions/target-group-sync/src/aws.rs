@@ -2,6 +2,7 @@
 //! Every read error aborts before any write.
 
 use crate::decide::{AZ_TAG, Binding, PORT_TAG, SERVICE_TAG, ServiceView, TargetGroupView, TargetView, TaskView};
+use crate::error::SyncError;
 use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetDescription};
 use aws_sdk_resourcegroupstagging::types::TagFilter;
 use shared::sdk;
@@ -41,7 +42,7 @@ impl Pacer {
 
 impl Aws {
     /// The target group, or None when it does not exist.
-    pub async fn target_group(&self, arn: &str) -> Result<Option<TargetGroupView>, String> {
+    pub async fn target_group(&self, arn: &str) -> Result<Option<TargetGroupView>, SyncError> {
         match self.elb.describe_target_groups().target_group_arns(arn).send().await {
             Ok(out) => Ok(out.target_groups().first().map(|group| TargetGroupView {
                 arn: arn.to_string(),
@@ -49,19 +50,19 @@ impl Aws {
                 port: group.port(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_target_group_not_found_exception()) => Ok(None),
-            Err(err) => Err(format!("could not read target group {arn}: {}", sdk::describe(&err))),
+            Err(err) => Err(SyncError::aws(format!("read target group {arn}"), sdk::describe(&err))),
         }
     }
 
     /// The group's `tg-sync:service` tag: the service it is bound to, if any.
-    pub async fn bound_to(&self, arn: &str) -> Result<Option<String>, String> {
+    pub async fn bound_to(&self, arn: &str) -> Result<Option<String>, SyncError> {
         let out = self
             .elb
             .describe_tags()
             .resource_arns(arn)
             .send()
             .await
-            .map_err(|err| format!("could not read the tags of {arn}: {}", sdk::describe(&err)))?;
+            .map_err(|err| SyncError::aws(format!("read the tags of {arn}"), sdk::describe(&err)))?;
         Ok(out
             .tag_descriptions()
             .iter()
@@ -72,7 +73,7 @@ impl Aws {
     }
 
     /// One task as ECS reports it now; None when ECS no longer knows it.
-    pub async fn task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskView>, String> {
+    pub async fn task(&self, cluster: &str, task_arn: &str) -> Result<Option<TaskView>, SyncError> {
         let out = self
             .ecs
             .describe_tasks()
@@ -80,11 +81,11 @@ impl Aws {
             .tasks(task_arn)
             .send()
             .await
-            .map_err(|err| format!("could not read task {task_arn}: {}", sdk::describe(&err)))?;
+            .map_err(|err| SyncError::aws(format!("read task {task_arn}"), sdk::describe(&err)))?;
         Ok(out.tasks().iter().map(task_view).find(|t| t.arn == task_arn))
     }
 
-    pub async fn service(&self, cluster: &str, service: &str) -> Result<ServiceView, String> {
+    pub async fn service(&self, cluster: &str, service: &str) -> Result<ServiceView, SyncError> {
         let out = self
             .ecs
             .describe_services()
@@ -92,10 +93,10 @@ impl Aws {
             .services(service)
             .send()
             .await
-            .map_err(|err| format!("could not read service {cluster}/{service}: {}", sdk::describe(&err)))?;
+            .map_err(|err| SyncError::aws(format!("read service {cluster}/{service}"), sdk::describe(&err)))?;
         let Some(found) = out.services().first() else {
             let why = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
-            return Err(format!("service {cluster}/{service} not found ({why})"));
+            return Err(SyncError::NotFound(format!("service {cluster}/{service} not found ({why})")));
         };
         Ok(ServiceView {
             status: found.status().unwrap_or_default().to_string(),
@@ -109,8 +110,8 @@ impl Aws {
     }
 
     /// The service's tasks meant to run: ListTasks (pages of 100) and DescribeTasks (batches of 100).
-    pub async fn service_tasks(&self, cluster: &str, service: &str) -> Result<Vec<TaskView>, String> {
-        let fail = |err: String| format!("could not read the tasks of {cluster}/{service}: {err}");
+    pub async fn service_tasks(&self, cluster: &str, service: &str) -> Result<Vec<TaskView>, SyncError> {
+        let fail = |err: String| SyncError::aws(format!("read the tasks of {cluster}/{service}"), err);
         let arns: Vec<String> = self
             .ecs
             .list_tasks()
@@ -144,7 +145,7 @@ impl Aws {
 
     /// Of these task definitions, those whose containers define a health check (one
     /// DescribeTaskDefinition per distinct definition: one or two per service).
-    pub async fn health_checked(&self, definitions: BTreeSet<&str>) -> Result<HashSet<String>, String> {
+    pub async fn health_checked(&self, definitions: BTreeSet<&str>) -> Result<HashSet<String>, SyncError> {
         let mut checked = HashSet::new();
         for arn in definitions {
             let out = self
@@ -153,7 +154,7 @@ impl Aws {
                 .task_definition(arn)
                 .send()
                 .await
-                .map_err(|err| format!("could not read task definition {arn}: {}", sdk::describe(&err)))?;
+                .map_err(|err| SyncError::aws(format!("read task definition {arn}"), sdk::describe(&err)))?;
             let has_check = out
                 .task_definition()
                 .is_some_and(|d| d.container_definitions().iter().any(|c| c.health_check().is_some()));
@@ -164,14 +165,14 @@ impl Aws {
         Ok(checked)
     }
 
-    pub async fn targets(&self, arn: &str) -> Result<Vec<TargetView>, String> {
+    pub async fn targets(&self, arn: &str) -> Result<Vec<TargetView>, SyncError> {
         let out = self
             .elb
             .describe_target_health()
             .target_group_arn(arn)
             .send()
             .await
-            .map_err(|err| format!("could not read the targets of {arn}: {}", sdk::describe(&err)))?;
+            .map_err(|err| SyncError::aws(format!("read the targets of {arn}"), sdk::describe(&err)))?;
         Ok(out
             .target_health_descriptions()
             .iter()
@@ -199,7 +200,7 @@ impl Aws {
         port: i32,
         availability_zone: Option<&str>,
         pacer: &mut Pacer,
-    ) -> Result<(), String> {
+    ) -> Result<(), SyncError> {
         for batch in ips.chunks(TARGET_BATCH) {
             let targets = batch
                 .iter()
@@ -218,14 +219,14 @@ impl Aws {
                 .set_targets(Some(targets))
                 .send()
                 .await
-                .map_err(|err| format!("could not register targets in {arn}: {}", sdk::describe(&err)))?;
+                .map_err(|err| SyncError::aws(format!("register targets in {arn}"), sdk::describe(&err)))?;
         }
         Ok(())
     }
 
     /// Names each target as registered, its AvailabilityZone included (ELB requires it for an IP
     /// outside the VPC).
-    pub async fn deregister(&self, arn: &str, targets: &[TargetView], pacer: &mut Pacer) -> Result<(), String> {
+    pub async fn deregister(&self, arn: &str, targets: &[TargetView], pacer: &mut Pacer) -> Result<(), SyncError> {
         for batch in targets.chunks(TARGET_BATCH) {
             let targets = batch
                 .iter()
@@ -244,14 +245,14 @@ impl Aws {
                 .set_targets(Some(targets))
                 .send()
                 .await
-                .map_err(|err| format!("could not deregister targets from {arn}: {}", sdk::describe(&err)))?;
+                .map_err(|err| SyncError::aws(format!("deregister targets from {arn}"), sdk::describe(&err)))?;
         }
         Ok(())
     }
 
     /// Bindings, from the target groups' tags: one tagging-API query (paginated), not a scan of every
     /// target group. With `service` (`cluster/service`), only that service's.
-    pub async fn bindings(&self, service: Option<&str>) -> Result<(Vec<Binding>, Vec<String>), String> {
+    pub async fn bindings(&self, service: Option<&str>) -> Result<(Vec<Binding>, Vec<String>), SyncError> {
         let mut filter = TagFilter::builder().key(SERVICE_TAG);
         if let Some(value) = service {
             filter = filter.values(value);
@@ -267,7 +268,7 @@ impl Aws {
             .send()
             .try_collect()
             .await
-            .map_err(|err| format!("could not find the bindings: {}", sdk::describe(&err)))?;
+            .map_err(|err| SyncError::aws("find the bindings", sdk::describe(&err)))?;
         let (mut bindings, mut problems) = (Vec::new(), Vec::new());
         for mapping in &mappings {
             let arn = mapping.resource_arn().unwrap_or_default();
@@ -283,7 +284,7 @@ impl Aws {
     }
 
     /// Writes the binding's tags (and drops the optional ones it no longer has).
-    pub async fn tag(&self, binding: &Binding) -> Result<(), String> {
+    pub async fn tag(&self, binding: &Binding) -> Result<(), SyncError> {
         let arn = &binding.target_group_arn;
         let optional = [(PORT_TAG, binding.port.map(|p| p.to_string())), (AZ_TAG, binding.availability_zone.clone())];
         let mut add = self
@@ -296,7 +297,7 @@ impl Aws {
                 add = add.tags(Tag::builder().key(*key).value(value).build());
             }
         }
-        add.send().await.map_err(|err| format!("could not tag {arn}: {}", sdk::describe(&err)))?;
+        add.send().await.map_err(|err| SyncError::aws(format!("tag {arn}"), sdk::describe(&err)))?;
         let dropped: Vec<&str> = optional.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| *k).collect();
         if !dropped.is_empty() {
             self.untag(arn, &dropped).await?;
@@ -304,12 +305,12 @@ impl Aws {
         Ok(())
     }
 
-    pub async fn untag(&self, arn: &str, keys: &[&str]) -> Result<(), String> {
+    pub async fn untag(&self, arn: &str, keys: &[&str]) -> Result<(), SyncError> {
         let mut remove = self.elb.remove_tags().resource_arns(arn);
         for key in keys {
             remove = remove.tag_keys(*key);
         }
-        remove.send().await.map(|_| ()).map_err(|err| format!("could not untag {arn}: {}", sdk::describe(&err)))
+        remove.send().await.map(|_| ()).map_err(|err| SyncError::aws(format!("untag {arn}"), sdk::describe(&err)))
     }
 }
 

@@ -1,6 +1,7 @@
 //! The decisions, as pure functions of what was read: which IPs should be registered, what to change,
 //! and whether it is safe to change anything at all.
 
+use crate::error::SyncError;
 use std::collections::{BTreeSet, HashSet};
 
 /// Tag on an `ip` target group naming the ECS service that owns it: `<cluster-name>/<service-name>`.
@@ -170,37 +171,37 @@ pub struct ServiceView {
 /// A binding may take a target group only if the group is unbound or already bound to the same
 /// service: two bindings of one group would overwrite each other's tags, and either's Delete would
 /// unbind both. `bound_to` is the group's current `tg-sync:service` tag.
-pub fn check_owner(binding: &Binding, bound_to: Option<&str>) -> Result<(), String> {
+pub fn check_owner(binding: &Binding, bound_to: Option<&str>) -> Result<(), SyncError> {
     match bound_to {
-        Some(owner) if owner != binding.service_tag() => Err(format!(
+        Some(owner) if owner != binding.service_tag() => Err(SyncError::Refused(format!(
             "target group {} is already bound to {owner} (tag {SERVICE_TAG}): one target group can follow one \
              service; remove that binding first, or bind another target group",
             binding.target_group_arn
-        )),
+        ))),
         _ => Ok(()),
     }
 }
 
 /// The binding may be acted on only if none of these holds. None of them is ever fixed by writing.
-pub fn check_safety(binding: &Binding, group: &TargetGroupView, service: &ServiceView) -> Result<(), String> {
+pub fn check_safety(binding: &Binding, group: &TargetGroupView, service: &ServiceView) -> Result<(), SyncError> {
     if group.target_type != "ip" {
-        return Err(format!(
+        return Err(SyncError::Refused(format!(
             "target group {} is of type {}, not ip: only ip target groups can be bound to task IPs",
             group.arn, group.target_type
-        ));
+        )));
     }
     if service.status != "ACTIVE" {
-        return Err(format!(
+        return Err(SyncError::Refused(format!(
             "service {}/{} is {}, not ACTIVE: no change",
             binding.cluster, binding.service, service.status
-        ));
+        )));
     }
     if service.load_balancer_target_groups.iter().any(|arn| arn == &group.arn) {
-        return Err(format!(
+        return Err(SyncError::Refused(format!(
             "service {}/{} already names target group {} in its loadBalancers, so ECS registers its tasks there \
              itself: refusing to manage it too",
             binding.cluster, binding.service, group.arn
-        ));
+        )));
     }
     Ok(())
 }
@@ -219,7 +220,7 @@ pub fn check_not_emptying(
     desired: &BTreeSet<String>,
     diff: &Diff,
     current_active: usize,
-) -> Result<(), String> {
+) -> Result<(), SyncError> {
     let empties = desired.is_empty() && current_active > 0 && diff.deregister.len() == current_active;
     if !empties {
         return Ok(());
@@ -232,7 +233,7 @@ pub fn check_not_emptying(
     if without_ip.is_empty() {
         return Ok(());
     }
-    Err(format!(
+    Err(SyncError::Refused(format!(
         "service {}/{} (desiredCount {}) has {} running task(s) without a private IP ({}; is the network mode \
          awsvpc?): not emptying target group {}",
         binding.cluster,
@@ -241,7 +242,7 @@ pub fn check_not_emptying(
         without_ip.len(),
         without_ip.join(", "),
         binding.target_group_arn
-    ))
+    )))
 }
 
 /// A task state change that asks for early draining: the task was told to stop.

@@ -11,7 +11,10 @@
 
 pub mod aws;
 pub mod decide;
+pub mod error;
 pub mod events;
+
+pub use error::SyncError;
 
 use aws::{Aws, Pacer};
 use decide::{
@@ -63,7 +66,7 @@ impl TargetGroupSync {
 
     /// One binding: read everything, decide, then write. Any failed read, and any safety rule broken,
     /// returns an error before the first write.
-    pub async fn reconcile(&self, binding: &Binding) -> Result<Reconciled, String> {
+    pub async fn reconcile(&self, binding: &Binding) -> Result<Reconciled, SyncError> {
         let arn = &binding.target_group_arn;
         // Independent reads at once; all of them complete (or the reconcile stops) before any write.
         let (group, service, tasks, current) = tokio::try_join!(
@@ -72,14 +75,16 @@ impl TargetGroupSync {
             self.aws.service_tasks(&binding.cluster, &binding.service),
             self.aws.targets(arn),
         )?;
-        let group = group.ok_or_else(|| format!("target group {arn} not found"))?;
+        let group = group.ok_or_else(|| SyncError::NotFound(format!("target group {arn} not found")))?;
         check_safety(binding, &group, &service)?;
         // Only tasks without a verdict of their own need their definition's health checks looked up.
         let without_verdict: BTreeSet<&str> =
             tasks.iter().filter(|t| !t.has_health_verdict()).map(|t| t.task_definition_arn.as_str()).collect();
         let health_checked = self.aws.health_checked(without_verdict).await?;
-        let port =
-            binding.port.or(group.port).ok_or_else(|| format!("target group {arn} has no port; set {PORT_TAG}"))?;
+        let port = binding
+            .port
+            .or(group.port)
+            .ok_or_else(|| SyncError::Refused(format!("target group {arn} has no port; set {PORT_TAG}")))?;
 
         let desired = qualifying_ips(&tasks, &health_checked);
         let diff = diff(&desired, &current, port);
@@ -94,7 +99,7 @@ impl TargetGroupSync {
     }
 
     /// Registers first (new tasks take traffic before old ones leave), then deregisters.
-    async fn apply(&self, binding: &Binding, diff: &Diff, port: i32) -> Result<(), String> {
+    async fn apply(&self, binding: &Binding, diff: &Diff, port: i32) -> Result<(), SyncError> {
         let mut pacer = Pacer::default();
         let zone = binding.availability_zone.as_deref();
         self.aws.register(&binding.target_group_arn, &diff.register, port, zone, &mut pacer).await?;
@@ -102,7 +107,7 @@ impl TargetGroupSync {
     }
 
     /// Reconciles each binding; one failing does not stop the others. Errors are returned together.
-    async fn reconcile_all(&self, bindings: &[Binding], mut problems: Vec<String>) -> Result<Value, String> {
+    async fn reconcile_all(&self, bindings: &[Binding], mut problems: Vec<String>) -> Result<Value, SyncError> {
         let total = bindings.len() + problems.len(); // unreadable binding tags count as failed bindings
         let mut done = Vec::new();
         for binding in bindings {
@@ -113,20 +118,21 @@ impl TargetGroupSync {
                 })),
                 Err(problem) => {
                     tracing::error!(binding = %binding, %problem, "reconcile failed");
-                    problems.push(problem);
+                    problems.push(problem.to_string());
                 }
             }
         }
-        if problems.is_empty() {
-            Ok(json!({"Reconciled": done}))
-        } else {
-            Err(format!("{} of {total} bindings failed: {}", problems.len(), problems.join("; ")))
-        }
+        if problems.is_empty() { Ok(json!({"Reconciled": done})) } else { Err(SyncError::Bindings { total, problems }) }
     }
 
     /// Deregisters a stopping task's IP at once wherever it is still registered (early draining), once
     /// the task, read again, confirms it (see [`early_drain`]). Returns how many targets it deregistered.
-    async fn drain_early(&self, bindings: &[Binding], cluster: &str, stopping: &StoppingTask) -> Result<usize, String> {
+    async fn drain_early(
+        &self,
+        bindings: &[Binding],
+        cluster: &str,
+        stopping: &StoppingTask,
+    ) -> Result<usize, SyncError> {
         if bindings.is_empty() {
             return Ok(0);
         }
@@ -164,7 +170,7 @@ impl TargetGroupSync {
     async fn wait_for_healthy(&self, ctx: &Ctx, arn: &str, timeout: Duration) -> Result<usize, Failure> {
         let what = format!("the targets of {arn} to be healthy");
         ctx.poll_until(&what, timeout, HEALTH_POLL, || async {
-            let targets = self.aws.targets(arn).await.map_err(Failure::new)?;
+            let targets = self.aws.targets(arn).await.map_err(Failure::from)?;
             let active: Vec<_> = targets.iter().filter(|t| !t.is_draining()).collect();
             let unhealthy: Vec<String> = active
                 .iter()
@@ -189,22 +195,22 @@ impl TargetGroupSync {
             .aws
             .target_group(arn)
             .await
-            .map_err(Failure::new)?
+            .map_err(Failure::from)?
             .ok_or_else(|| Failure::new(format!("target group {arn} not found")))?;
         let (service, bound_to) =
             tokio::try_join!(self.aws.service(&binding.cluster, &binding.service), self.aws.bound_to(arn))
-                .map_err(Failure::new)?;
-        check_safety(&binding, &group, &service).map_err(Failure::new)?;
+                .map_err(Failure::from)?;
+        check_safety(&binding, &group, &service).map_err(Failure::from)?;
         // An Update of this same group (its PhysicalResourceId) may change the service it follows.
         let ours = ctx.request_type() == RequestType::Update && ctx.physical_resource_id() == Some(arn.as_str());
         if !ours {
-            check_owner(&binding, bound_to.as_deref()).map_err(Failure::new)?;
+            check_owner(&binding, bound_to.as_deref()).map_err(Failure::from)?;
         }
-        self.aws.tag(&binding).await.map_err(Failure::new)?;
+        self.aws.tag(&binding).await.map_err(Failure::from)?;
         // Tagged from here on: a failed Create, or a failed Update to another group, reports this
         // group's ARN, so the Delete CloudFormation sends on rollback unbinds it.
         let keep_id = |failure: Failure| if ours { failure } else { failure.with_physical_id(arn.as_str()) };
-        let mut result = self.reconcile(&binding).await.map_err(|e| keep_id(Failure::new(e)))?;
+        let mut result = self.reconcile(&binding).await.map_err(|e| keep_id(Failure::from(e)))?;
         if props.wait_for_healthy {
             result.targets = self.wait_for_healthy(ctx, arn, props.timeout).await.map_err(keep_id)?;
         }
@@ -217,11 +223,11 @@ impl TargetGroupSync {
     async fn unbind(&self, props: &Properties) -> Result<(), Failure> {
         let binding = props.binding();
         let arn = &binding.target_group_arn;
-        if self.aws.target_group(arn).await.map_err(Failure::new)?.is_none() {
+        if self.aws.target_group(arn).await.map_err(Failure::from)?.is_none() {
             tracing::info!(%arn, "target group is gone: nothing to unbind");
             return Ok(());
         }
-        match self.aws.bound_to(arn).await.map_err(Failure::new)? {
+        match self.aws.bound_to(arn).await.map_err(Failure::from)? {
             Some(owner) if owner == binding.service_tag() => {}
             other => {
                 tracing::warn!(%arn, bound_to = ?other, "target group is not bound to this binding's service: left alone");
@@ -229,15 +235,29 @@ impl TargetGroupSync {
             }
         }
         let targets: Vec<TargetView> =
-            self.aws.targets(arn).await.map_err(Failure::new)?.into_iter().filter(|t| !t.is_draining()).collect();
-        self.aws.deregister(arn, &targets, &mut Pacer::default()).await.map_err(Failure::new)?;
-        self.aws.untag(arn, &BINDING_TAGS).await.map_err(Failure::new)
+            self.aws.targets(arn).await.map_err(Failure::from)?.into_iter().filter(|t| !t.is_draining()).collect();
+        self.aws.deregister(arn, &targets, &mut Pacer::default()).await.map_err(Failure::from)?;
+        self.aws.untag(arn, &BINDING_TAGS).await.map_err(Failure::from)
     }
 }
 
 impl EventHandler for TargetGroupSync {
+    /// An error fails the invocation, so Lambda retries the event and its on-failure destination keeps it.
     async fn handle_event(&self, event: Value) -> Result<Value, String> {
-        match events::trigger(event)? {
+        self.handle(event).await.map_err(|err| err.to_string())
+    }
+}
+
+impl From<SyncError> for Failure {
+    fn from(err: SyncError) -> Self {
+        Failure::new(err.to_string())
+    }
+}
+
+impl TargetGroupSync {
+    /// One EventBridge event: what it triggers, then the reconciles.
+    pub async fn handle(&self, event: Value) -> Result<Value, SyncError> {
+        match events::trigger(event).map_err(SyncError::Event)? {
             Trigger::Ignore(why) => {
                 tracing::info!(%why, "event ignored");
                 Ok(json!({"Ignored": why}))

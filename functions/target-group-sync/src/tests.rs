@@ -111,24 +111,23 @@ fn service(status: &str, lbs: &[&str], desired: i32) -> ServiceView {
     }
 }
 
+/// The reason of a refusal by a safety rule (any other outcome fails the test).
+fn refused<T: std::fmt::Debug>(result: Result<T, SyncError>) -> String {
+    match result {
+        Err(SyncError::Refused(why)) => why,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
 #[test]
 fn safety_rules() {
     assert!(check_safety(&binding(), &group("ip"), &service("ACTIVE", &[], 2)).is_ok());
-    assert!(
-        check_safety(&binding(), &group("instance"), &service("ACTIVE", &[], 2))
-            .unwrap_err()
-            .contains("is of type instance, not ip")
-    );
-    assert!(
-        check_safety(&binding(), &group("ip"), &service("DRAINING", &[], 2))
-            .unwrap_err()
-            .contains("is DRAINING, not ACTIVE")
-    );
-    assert!(
-        check_safety(&binding(), &group("ip"), &service("ACTIVE", &[TG], 2))
-            .unwrap_err()
-            .contains("ECS registers its tasks there")
-    );
+    let instance = refused(check_safety(&binding(), &group("instance"), &service("ACTIVE", &[], 2)));
+    assert!(instance.contains("is of type instance, not ip"), "{instance}");
+    let draining = refused(check_safety(&binding(), &group("ip"), &service("DRAINING", &[], 2)));
+    assert!(draining.contains("is DRAINING, not ACTIVE"), "{draining}");
+    let managed = refused(check_safety(&binding(), &group("ip"), &service("ACTIVE", &[TG], 2)));
+    assert!(managed.contains("ECS registers its tasks there"), "{managed}");
 }
 
 #[test]
@@ -164,7 +163,7 @@ fn a_group_is_not_emptied_when_running_tasks_have_no_ip() {
     let tasks = [TaskView { private_ip: None, ..task("-", "RUNNING", "RUNNING", None) }];
     let desired = qualifying_ips(&tasks, &HashSet::new());
     let d = diff(&desired, &current, 80);
-    let err = check_not_emptying(&binding(), &service("ACTIVE", &[], 3), &tasks, &desired, &d, 1).unwrap_err();
+    let err = refused(check_not_emptying(&binding(), &service("ACTIVE", &[], 3), &tasks, &desired, &d, 1));
     assert!(err.contains("1 running task(s) without a private IP"), "{err}");
     assert!(err.contains("not emptying target group"), "{err}");
 }
@@ -173,7 +172,7 @@ fn a_group_is_not_emptied_when_running_tasks_have_no_ip() {
 fn a_group_bound_to_another_service_is_refused() {
     assert_eq!(check_owner(&binding(), None), Ok(()));
     assert_eq!(check_owner(&binding(), Some("prod/web")), Ok(()), "rebinding the same service is an update");
-    let err = check_owner(&binding(), Some("prod/api")).unwrap_err();
+    let err = refused(check_owner(&binding(), Some("prod/api")));
     assert!(err.contains("already bound to prod/api"), "{err}");
 }
 
@@ -402,7 +401,8 @@ async fn a_failed_read_in_the_middle_aborts_before_any_write() {
     for (read, fail) in failing_reads {
         let mocks = fail(base());
         let err = mocks.sync(&[]).reconcile(&binding()).await.unwrap_err();
-        assert!(err.starts_with("could not read"), "{read}: {err}");
+        let SyncError::Aws { doing, .. } = &err else { panic!("{read}: {err:?}") };
+        assert!(doing.starts_with("read"), "{read}: {err}");
         assert_eq!(mocks.writes(), 0, "{read} failed, yet a write happened");
     }
 }
@@ -430,7 +430,7 @@ async fn a_service_managed_by_ecs_itself_is_refused_without_writes() {
         }),
         ..mocks
     };
-    let err = mocks.sync(&[]).reconcile(&binding()).await.unwrap_err();
+    let err = refused(mocks.sync(&[]).reconcile(&binding()).await);
     assert!(err.contains("already names target group"), "{err}");
     assert_eq!(mocks.writes(), 0);
 }
@@ -570,8 +570,9 @@ fn early_drain_mocks(task_now: Task) -> Mocks {
 async fn a_task_told_to_stop_is_deregistered_at_once_before_the_reconcile() {
     let mocks = early_drain_mocks(stopping_task("10.0.1.25", "RUNNING", "STOPPED"));
     let rgt = tagged("prod/web");
-    let err = mocks.sync(&[&rgt]).handle_event(stopping_event(2)).await.unwrap_err();
-    assert!(err.contains("could not read service prod/web"), "{err}");
+    let err = mocks.sync(&[&rgt]).handle(stopping_event(2)).await.unwrap_err();
+    let SyncError::Bindings { problems, .. } = &err else { panic!("{err:?}") };
+    assert!(problems[0].starts_with("could not read service prod/web"), "{err}");
     assert_eq!(mocks.deregister.num_calls(), 1, "the stopping task's IP, and only it, was deregistered at once");
     assert_eq!(mocks.register.num_calls(), 0);
     assert_eq!(rgt.num_calls(), 1, "bindings found with one tagging-API query");
@@ -638,8 +639,9 @@ async fn the_schedule_reconciles_every_binding_and_reports_failures_at_the_end()
             .build()
     });
     let mocks = Mocks::new(vec![ecs_task("10.0.1.1", "RUNNING", "RUNNING")], vec![]);
-    let err = mocks.sync(&[&two]).handle_event(event).await.unwrap_err();
-    assert!(err.starts_with("1 of 2 bindings failed"), "{err}");
+    let err = mocks.sync(&[&two]).handle(event).await.unwrap_err();
+    let SyncError::Bindings { total, problems } = &err else { panic!("{err:?}") };
+    assert_eq!((*total, problems.len()), (2, 1), "{err}");
     assert_eq!(mocks.register.num_calls(), 1, "the good binding was still reconciled");
 }
 
