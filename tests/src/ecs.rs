@@ -147,6 +147,17 @@ impl Service {
         targets
     }
 
+    /// Binds the group to `service` (`cluster/service`) by its tag, as a binding would.
+    pub async fn tag_binding(&self, target_group_arn: &str, service: &str) {
+        self.elb
+            .add_tags()
+            .resource_arns(target_group_arn)
+            .tags(aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("tg-sync:service").value(service).build())
+            .send()
+            .await
+            .unwrap();
+    }
+
     pub async fn tags(&self, target_group_arn: &str) -> Vec<(String, String)> {
         let out = self.elb.describe_tags().resource_arns(target_group_arn).send().await.unwrap();
         let mut tags: Vec<(String, String)> = out

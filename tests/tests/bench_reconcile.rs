@@ -1,7 +1,7 @@
 //! Benchmark (not a timed test): one reconcile of a service of 1,000 tasks against moto; reports
 //! the AWS calls it made (counted at moto's proxy) and the wall time. `make bench` runs it.
 
-use aws_sdk_elasticloadbalancingv2::types::{Tag, TargetTypeEnum};
+use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
 use std::collections::BTreeMap;
 use std::time::Instant;
 use target_group_sync::TargetGroupSync;
@@ -16,14 +16,7 @@ async fn reconcile_1000_tasks() {
     let service = ecs::service(&moto, "prod", "web").await;
     service.run_tasks(1000).await;
     let tg = service.target_group("web-ip", TargetTypeEnum::Ip).await;
-    service
-        .elb
-        .add_tags()
-        .resource_arns(&tg)
-        .tags(Tag::builder().key("tg-sync:service").value("prod/web").build())
-        .send()
-        .await
-        .unwrap();
+    service.tag_binding(&tg, "prod/web").await;
     let sync = TargetGroupSync::new(&moto.function_config("TargetGroupSyncFunction"));
     let binding = Binding {
         target_group_arn: tg.clone(),

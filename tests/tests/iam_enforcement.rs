@@ -31,14 +31,7 @@ async fn target_writes_need_the_binding_tag_at_the_moment_of_the_call() {
     assert!(service.targets(&tg).await.is_empty(), "a denied call never reaches moto");
 
     // Bound (tagged by the fixture): allowed.
-    service
-        .elb
-        .add_tags()
-        .resource_arns(&tg)
-        .tags(Tag::builder().key("tg-sync:service").value("prod/web").build())
-        .send()
-        .await
-        .unwrap();
+    service.tag_binding(&tg, "prod/web").await;
     register().await.expect("a bound group's targets are the function's to write");
     assert_eq!(service.targets(&tg).await, vec![("10.0.0.9".to_string(), 80)]);
 

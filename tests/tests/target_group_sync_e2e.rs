@@ -66,16 +66,7 @@ async fn binding_and_every_event_kind_over_the_runtime_api() {
 
     // An event whose binding cannot be reconciled fails the invocation, so Lambda retries it and the
     // on-failure destination keeps it.
-    service
-        .elb
-        .add_tags()
-        .resource_arns(&tg)
-        .tags(
-            aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("tg-sync:service").value("prod/missing").build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    service.tag_binding(&tg, "prod/missing").await;
     let schedule: Value =
         serde_json::from_str(include_str!("../../events/target-group-sync/scheduled-event.json")).unwrap();
     let Outcome::Error(error) = send_event(&lambda, schedule) else {
@@ -89,14 +80,7 @@ async fn binding_and_every_event_kind_over_the_runtime_api() {
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(!service.targets(&tg).await.is_empty(), "another binding's targets are not touched");
     // ...and once it names web again, web's Delete unbinds it.
-    service
-        .elb
-        .add_tags()
-        .resource_arns(&tg)
-        .tags(aws_sdk_elasticloadbalancingv2::types::Tag::builder().key("tg-sync:service").value("prod/web").build())
-        .send()
-        .await
-        .unwrap();
+    service.tag_binding(&tg, "prod/web").await;
     let deleted = cfn::invoke(&lambda, &moto, BINDING, "Delete", Some(&tg), props, timeout).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert!(service.targets(&tg).await.is_empty());
