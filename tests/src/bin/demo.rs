@@ -154,10 +154,13 @@ async fn demo() {
     show(&cfn::invoke(&sync, &moto, BINDING_EVENT, "Create", None, props, TIMEOUT).await);
     show_targets(&service, &tg).await;
 
-    step(15, "ECS stops a task (ECS Task State Change, desiredStatus STOPPED): deregistered at once");
+    step(15, "ECS stops a task (ECS Task State Change, desiredStatus STOPPED): deregistered by the reconcile");
     let (stopping_arn, stopping_ip) = &tasks[0];
     service.stop_task(stopping_arn).await;
     println!("   task {} ({stopping_ip}) told to stop", ecs_short(stopping_arn));
+    println!(
+        "   (moto stops it at once, so its IP is free: no early drain on the event's word; the reconcile removes it)"
+    );
     event(&sync, ecs::task_event(STOPPING_EVENT, "demo", "web", stopping_arn, stopping_ip)).await;
     show_targets(&service, &tg).await;
 
