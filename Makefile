@@ -2,16 +2,34 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo test package venv bench clean
+.PHONY: demo invoke test package venv venv-demo bench clean
+
+FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync
+
+# The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
+# invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
+# venv is installed meanwhile (mostly downloads, while the build keeps both cores busy).
+define build_drivers
+	@$(MAKE) --no-print-directory venv-demo > target-venv-demo.log 2>&1 & venv=$$!; \
+	cargo build --quiet --bins -p toolkit-tests $(addprefix -p ,$(FUNCTIONS)); built=$$?; \
+	wait $$venv || { cat target-venv-demo.log; exit 1; }; rm -f target-venv-demo.log; exit $$built
+endef
 
 ## demo: moto on loopback, the example architecture's resources, all four functions driven over the Lambda Runtime API
-demo: venv
-	cargo run --quiet -p toolkit-tests --bin demo
+demo:
+	$(build_drivers)
+	TOOLKIT_BIN_DIR=target/debug target/debug/demo
+
+## invoke: one function, one event, locally: `make invoke FUNCTION=vpc-link-waiter EVENT=events/vpc-link-waiter/create.json`
+## (moto for AWS, the ResponseURL pointed at moto's S3; nothing leaves this machine)
+invoke:
+	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<function> EVENT=<file>"; exit 1; }
+	$(build_drivers)
+	TOOLKIT_BIN_DIR=target/debug target/debug/invoke $(FUNCTION) $(EVENT)
 
 ## test: install what the tests need, then every test, formatting, clippy and cfn-lint
 # The function binaries are built first, alone, with their production features: the end-to-end
 # tests run exactly those. (`cargo test` would otherwise unify in dev-dependency features.)
-FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
@@ -44,19 +62,31 @@ package: venv
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
 	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
 
-## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, policy_sentry) in .venv
+## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, policy_sentry) in .venv;
+## venv-demo: moto alone, all the demo needs
 venv: $(VENV)/.installed
+venv-demo: $(VENV)/.demo-installed
 
-$(VENV)/.installed: tests/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+PIP := $(VENV)/bin/pip install --quiet --disable-pip-version-check
+
+$(VENV)/.installed: tests/requirements.txt tests/requirements-demo.txt
+	test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r tests/requirements.txt
+	touch $(VENV)/.demo-installed $@
+
+$(VENV)/.demo-installed: tests/requirements-demo.txt
+	test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV)
+	$(PIP) -r tests/requirements-demo.txt
 	touch $@
 
-## bench: release build, binary size and init time (process start to first Runtime API request),
-## and a reconcile of 1,000 tasks against moto (AWS calls and wall time)
-bench:
+## bench: release build; per function, binary size (raw and zipped), init time (process start to first
+## Runtime API request, median of 20 cold starts), and over one Create against moto its handle time and
+## peak RSS (VmHWM); then a reconcile of 1,000 tasks against moto (AWS calls and wall time).
+## BENCH_BASELINE_DIR=<dir of other release binaries> measures those too, in the same run.
+bench: venv-demo
 	cargo build --release $(addprefix -p ,$(FUNCTIONS))
-	TOOLKIT_BIN_DIR=target/release cargo test --release -p toolkit-tests --test bench_init -- --ignored --nocapture
+	# the harness itself in the dev profile, as `make test` builds it: only the functions are measured
+	TOOLKIT_BIN_DIR=target/release cargo test --workspace --test bench_init -- --ignored --nocapture
 	cargo test --profile bench-fast -p toolkit-tests --test bench_reconcile -- --ignored --nocapture
 
 clean:

@@ -7,10 +7,14 @@
 //! events and the continuation's Invoke payload carry the ResponseURL, a presigned credential; no log
 //! level may print it. The toolkit's own crates log at the level asked for and never log that URL.
 
-use lambda_runtime::tracing::subscriber::filter::{LevelFilter, Targets};
-use lambda_runtime::tracing::subscriber::layer::SubscriberExt;
-use lambda_runtime::tracing::subscriber::util::SubscriberInitExt;
+//!
+//! tracing-subscriber is used directly, without lambda_runtime's `tracing` feature: that feature
+//! brings tracing-subscriber's env-filter (and a regex engine with it), which `Targets` makes needless.
+
 use std::str::FromStr;
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The toolkit's own crates (their tracing targets): these log at the level asked for.
 pub const OWN_TARGETS: &[&str] =
@@ -35,8 +39,8 @@ pub fn filter(requested: Option<&str>) -> Targets {
 pub fn init() {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let fmt = lambda_runtime::tracing::subscriber::fmt::layer().with_target(false).without_time();
-    let registry = lambda_runtime::tracing::subscriber::registry().with(filter(requested.as_deref()));
+    let fmt = tracing_subscriber::fmt::layer().with_target(false).without_time();
+    let registry = tracing_subscriber::registry().with(filter(requested.as_deref()));
     if json {
         registry.with(fmt.json()).init();
     } else {
@@ -47,7 +51,7 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lambda_runtime::tracing::Level;
+    use tracing::Level;
 
     fn allows(targets: &Targets, target: &str, level: Level) -> bool {
         targets.would_enable(target, &level)

@@ -1,16 +1,90 @@
 //! SDK configuration and error helpers shared by every function.
 
-use aws_config::BehaviorVersion;
-pub use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::behavior_version::BehaviorVersion;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+pub use aws_types::SdkConfig;
+use aws_types::region::Region;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
-/// Loads the SDK configuration once, at init. Endpoint overrides (`AWS_ENDPOINT_URL`,
-/// `AWS_ENDPOINT_URL_<SERVICE>`), retry mode and attempts (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`) are the
-/// SDK's own environment settings; nothing here adds to them.
-pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+/// The SDK configuration for a function, built once at init from what Lambda puts in the environment:
+/// the region (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and the SDK's own settings a user may add:
+/// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), retry mode and attempts
+/// (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`).
+///
+/// Why not aws-config's default chain: in Lambda every source but the environment (profile files,
+/// SSO, IMDS, the container endpoint, web identity with its STS client) is dead code that still has
+/// to be linked in and, for the profile files, looked for at each cold start. Without it the
+/// binaries are smaller and start sooner; the settings above are read exactly as aws-config reads them.
+pub fn config_from_env() -> SdkConfig {
+    config_from(std::env::vars())
+}
+
+/// The same, from the given variables (empty values count as absent, as in aws-config).
+pub fn config_from(vars: impl IntoIterator<Item = (String, String)>) -> SdkConfig {
+    let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+    let var = |name: &str| vars.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(retry_config(&var))
+        .service_config(ServiceEndpoints(
+            vars.iter().filter(|(key, _)| key.starts_with(ServiceEndpoints::PREFIX)).cloned().collect(),
+        ));
+    config.set_region(var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).map(Region::new));
+    if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        let credentials = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "Environment");
+        config.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
+    }
+    config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    config.build()
+}
+
+/// Standard retries (3 attempts) unless `AWS_RETRY_MODE=adaptive` or `AWS_MAX_ATTEMPTS` says
+/// otherwise; a value that does not read is ignored with a warning rather than stopping init.
+fn retry_config(var: &impl Fn(&str) -> Option<String>) -> RetryConfig {
+    let mut retry = match var("AWS_RETRY_MODE").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("adaptive") => RetryConfig::adaptive(),
+        Some("standard" | "legacy") | None => RetryConfig::standard(),
+        Some(other) => {
+            tracing::warn!(value = other, "AWS_RETRY_MODE is neither standard nor adaptive; standard used");
+            RetryConfig::standard()
+        }
+    };
+    if let Some(value) = var("AWS_MAX_ATTEMPTS") {
+        match value.parse::<u32>() {
+            Ok(attempts) if attempts > 0 => retry = retry.with_max_attempts(attempts),
+            _ => tracing::warn!(value, "AWS_MAX_ATTEMPTS is not a positive whole number; ignored"),
+        }
+    }
+    retry
+}
+
+/// Service-specific endpoint overrides, `AWS_ENDPOINT_URL_<SERVICE ID>` (the service id upper-cased,
+/// spaces as underscores: `AWS_ENDPOINT_URL_API_GATEWAY`), as read at init.
+#[derive(Debug, Default)]
+struct ServiceEndpoints(Vec<(String, String)>);
+
+impl ServiceEndpoints {
+    const PREFIX: &str = "AWS_ENDPOINT_URL_";
+
+    fn env_name(service_id: &str) -> String {
+        format!("{}{}", Self::PREFIX, service_id.to_ascii_uppercase().replace(' ', "_"))
+    }
+}
+
+impl LoadServiceConfig for ServiceEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        if key.env() != "AWS_ENDPOINT_URL" {
+            return None;
+        }
+        let name = Self::env_name(key.service_id());
+        self.0.iter().find(|(env, _)| *env == name).map(|(_, url)| url.clone())
+    }
 }
 
 /// Error codes AWS services use for throttling. The SDK's standard retry mode already retries these
@@ -80,4 +154,86 @@ where
         }
     }
     DisplayErrorContext(err).to_string()
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use aws_credential_types::provider::ProvideCredentials;
+    use std::time::Duration;
+    use tokio::net::TcpListener;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn region_credentials_and_retries_come_from_the_environment() {
+        let config = config_from(vars(&[
+            ("AWS_REGION", "eu-west-1"),
+            ("AWS_DEFAULT_REGION", "us-west-2"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+            ("AWS_MAX_ATTEMPTS", "5"),
+            ("AWS_RETRY_MODE", "adaptive"),
+        ]));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"), "AWS_REGION before AWS_DEFAULT_REGION");
+        let credentials = config.credentials_provider().unwrap().provide_credentials().await.unwrap();
+        assert_eq!(credentials.access_key_id(), "AKIDEXAMPLE");
+        assert_eq!(credentials.secret_access_key(), "secret");
+        assert_eq!(credentials.session_token(), Some("token"));
+        let retry = config.retry_config().unwrap();
+        assert_eq!(retry.max_attempts(), 5);
+        assert_eq!(retry.mode(), aws_smithy_types::retry::RetryMode::Adaptive);
+        assert!(config.behavior_version().is_some());
+    }
+
+    #[test]
+    fn empty_or_unreadable_values_count_as_absent() {
+        let config = config_from(vars(&[
+            ("AWS_REGION", ""),
+            ("AWS_DEFAULT_REGION", "us-west-2"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_MAX_ATTEMPTS", "many"),
+            ("AWS_RETRY_MODE", "eager"),
+            ("AWS_ENDPOINT_URL", ""),
+        ]));
+        assert_eq!(config.region().map(|r| r.as_ref()), Some("us-west-2"));
+        assert!(config.credentials_provider().is_none(), "a key id without its secret is no credential");
+        assert_eq!(config.retry_config().unwrap().max_attempts(), RetryConfig::standard().max_attempts());
+        assert_eq!(config.retry_config().unwrap().mode(), aws_smithy_types::retry::RetryMode::Standard);
+        assert_eq!(config.endpoint_url(), None);
+    }
+
+    /// Which of two local servers, `general` or `lambda`, a Lambda client built from these
+    /// variables calls first.
+    async fn lambda_calls(endpoint_vars: &[(&str, &str)], general: &TcpListener, lambda: &TcpListener) -> &'static str {
+        let mut all = vars(&[("AWS_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "a"), ("AWS_SECRET_ACCESS_KEY", "b")]);
+        all.extend(vars(endpoint_vars));
+        let client = aws_sdk_lambda::Client::new(&config_from(all));
+        let call = tokio::spawn(async move { client.invoke().function_name("f").send().await });
+        let called = tokio::time::timeout(Duration::from_secs(10), async {
+            tokio::select! {
+                _ = general.accept() => "general",
+                _ = lambda.accept() => "lambda",
+            }
+        });
+        let called = called.await.expect("the client called one of them");
+        call.abort();
+        called
+    }
+
+    #[tokio::test]
+    async fn a_service_endpoint_override_wins_over_the_general_one() {
+        let general = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let lambda = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let general_url = format!("http://{}", general.local_addr().unwrap());
+        let lambda_url = format!("http://{}", lambda.local_addr().unwrap());
+        let both = [("AWS_ENDPOINT_URL", general_url.as_str()), ("AWS_ENDPOINT_URL_LAMBDA", lambda_url.as_str())];
+        assert_eq!(lambda_calls(&both, &general, &lambda).await, "lambda");
+        let other_service =
+            [("AWS_ENDPOINT_URL", general_url.as_str()), ("AWS_ENDPOINT_URL_API_GATEWAY", lambda_url.as_str())];
+        assert_eq!(lambda_calls(&other_service, &general, &lambda).await, "general");
+    }
 }

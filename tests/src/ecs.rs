@@ -15,6 +15,34 @@ pub struct Service {
 }
 
 impl MotoServer {
+    /// One EC2 Query API call, unsigned but for the service scope moto routes by (a fixture, so not
+    /// held to any IAM policy); returns the first `<field>` of the answer. The fixtures need three EC2
+    /// calls: the whole aws-sdk-ec2 crate (minutes to compile) is not worth them.
+    async fn ec2_call(&self, params: &[(&str, &str)], field: &str) -> String {
+        let body: Vec<String> = params
+            .iter()
+            .chain(&[("Version", "2016-11-15")])
+            .map(|(name, value)| format!("{name}={}", value.replace('/', "%2F")))
+            .collect();
+        let answer = reqwest::Client::new()
+            .post(&self.endpoint)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status();
+        let text = answer.text().await.unwrap();
+        assert!(status.is_success(), "EC2 {params:?}: {status} {text}");
+        let open = format!("<{field}>");
+        let start = text.find(&open).unwrap_or_else(|| panic!("no <{field}> in {text}")) + open.len();
+        text[start..].split('<').next().unwrap().to_string()
+    }
+
     /// Keeps moto's tasks RUNNING (by default DescribeTasks advances their state on every call).
     pub async fn keep_tasks_running(&self) {
         let transition = serde_json::json!({"model_name": "ecs::task", "transition": {"progression": "manual", "times": 1_000_000_000}});
@@ -32,17 +60,14 @@ impl MotoServer {
 pub async fn service(moto: &MotoServer, cluster: &str, service: &str) -> Service {
     moto.keep_tasks_running().await;
     let config = moto.sdk_config();
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpc =
-        ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap().vpc().unwrap().vpc_id().unwrap().to_string();
-    ec2.modify_vpc_attribute()
-        .vpc_id(&vpc)
-        .enable_dns_hostnames(aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build())
-        .send()
-        .await
-        .unwrap();
-    let subnet = ec2.create_subnet().vpc_id(&vpc).cidr_block("10.0.0.0/18").send().await.unwrap();
-    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let vpc = moto.ec2_call(&[("Action", "CreateVpc"), ("CidrBlock", "10.0.0.0/16")], "vpcId").await;
+    moto.ec2_call(
+        &[("Action", "ModifyVpcAttribute"), ("VpcId", &vpc), ("EnableDnsHostnames.Value", "true")],
+        "requestId",
+    )
+    .await;
+    let subnet =
+        moto.ec2_call(&[("Action", "CreateSubnet"), ("VpcId", &vpc), ("CidrBlock", "10.0.0.0/18")], "subnetId").await;
     let ecs = aws_sdk_ecs::Client::new(&config);
     ecs.create_cluster().cluster_name(cluster).send().await.unwrap();
     ecs.register_task_definition()

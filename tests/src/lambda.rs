@@ -30,6 +30,15 @@ pub struct Invocation {
     pub from_invoke_api: bool,
     pub outcome: Option<Outcome>,
     pub finished_at_ms: Option<u64>,
+    /// When the function posted its outcome.
+    pub finished_at: Option<Instant>,
+}
+
+impl Invocation {
+    /// Handed to the function to its outcome posted (for a custom resource, after its response PUT).
+    pub fn handle_time(&self) -> Option<Duration> {
+        Some(self.finished_at? - self.started_at)
+    }
 }
 
 #[derive(Default)]
@@ -133,6 +142,14 @@ impl LambdaEmulator {
         Some(first - self.spawned_at?)
     }
 
+    /// The function process's peak resident set so far (`VmHWM` in /proc/PID/status), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+        line.trim_start_matches("VmHWM:").trim().trim_end_matches("kB").trim().parse().ok()
+    }
+
     /// What the function wrote to stdout and stderr.
     pub fn logs(&self) -> String {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
@@ -164,6 +181,7 @@ fn route(shared: &Shared, request: &Recorded, timeout: Duration) -> Reply {
             let body = request.json();
             invocation.outcome = Some(if *kind == "response" { Outcome::Response(body) } else { Outcome::Error(body) });
             invocation.finished_at_ms = Some(wall_ms());
+            invocation.finished_at = Some(Instant::now());
             Reply::json(202, &serde_json::json!({"status": "OK"}))
         }
         ("POST", ["2018-06-01", "runtime", "init", "error"]) => {
@@ -203,6 +221,7 @@ fn next_invocation(shared: &Shared, timeout: Duration) -> Reply {
                 from_invoke_api,
                 outcome: None,
                 finished_at_ms: None,
+                finished_at: None,
             });
             return Reply::json(200, &payload)
                 .header("Lambda-Runtime-Aws-Request-Id", &request_id)

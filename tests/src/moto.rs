@@ -2,7 +2,7 @@
 
 use crate::stub::{Recorded, Reply, StubServer};
 use crate::{free_port, repo_root};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use shared::sdk::SdkConfig;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -76,15 +76,15 @@ impl MotoServer {
         self.config_as(function, "us-east-1")
     }
 
+    /// Built by the functions' own loader (shared::sdk), from the variables Lambda would set.
     fn config_as(&self, access_key_id: &str, region: &'static str) -> SdkConfig {
-        SdkConfig::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_apigateway::config::SharedCredentialsProvider::new(
-                aws_sdk_apigateway::config::Credentials::new(access_key_id, "test", None, None, "moto"),
-            ))
-            .build()
+        let vars = [
+            ("AWS_REGION", region),
+            ("AWS_ACCESS_KEY_ID", access_key_id),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_ENDPOINT_URL", &self.endpoint),
+        ];
+        shared::sdk::config_from(vars.map(|(name, value)| (name.to_string(), value.to_string())))
     }
 
     /// Creates an S3 bucket that stands in for CloudFormation's response bucket.

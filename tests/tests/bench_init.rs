@@ -1,32 +1,175 @@
-//! Benchmark (not a timed test): a function's init time, process start to its first Runtime API
-//! `next` request, over repeated cold starts. `make bench` runs it on the release binary.
+//! Benchmark (not a timed test): for each function's binary, its size (raw and zipped as Lambda takes
+//! it), its init time (process start to its first Runtime API `next` request, median of 20 cold
+//! starts), and over one custom-resource Create against moto: the handle time (event handed over to
+//! outcome posted, response PUT included) and the process's peak resident set (VmHWM).
+//!
+//! `make bench` runs it on the release binaries (`TOOLKIT_BIN_DIR`). With `BENCH_BASELINE_DIR` set to
+//! another directory of the same binaries (say, a previous commit's `target/release`), each figure is
+//! measured for both in the same run, cold starts interleaved, so before and after share the
+//! machine's mood.
 
+use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-use toolkit_tests::function_binary;
+use toolkit_tests::certs::{self, Key};
 use toolkit_tests::lambda::LambdaEmulator;
+use toolkit_tests::moto::{self, MotoServer};
+use toolkit_tests::{cfn, ecs, function_binary, wait_for};
 
-#[test]
+const COLD_STARTS: usize = 20;
+
+struct Function {
+    name: &'static str,
+    logical_id: &'static str,
+    event: &'static str,
+}
+
+const FUNCTIONS: &[Function] = &[
+    Function {
+        name: "vpc-link-waiter",
+        logical_id: "VpcLinkWaiterFunction",
+        event: include_str!("../../events/vpc-link-waiter/create.json"),
+    },
+    Function {
+        name: "execute-api-disabler",
+        logical_id: "ExecuteApiDisablerFunction",
+        event: include_str!("../../events/execute-api-disabler/create.json"),
+    },
+    Function {
+        name: "certificate-validator",
+        logical_id: "CertificateValidatorFunction",
+        event: include_str!("../../events/certificate-validator/create.json"),
+    },
+    Function {
+        name: "target-group-sync",
+        logical_id: "TargetGroupSyncFunction",
+        event: include_str!("../../events/target-group-sync/binding-create.json"),
+    },
+];
+
+/// Properties for a Create that succeeds against `moto`, after making what it needs there.
+async fn create_properties(function: &str, moto: &MotoServer) -> Value {
+    match function {
+        "vpc-link-waiter" => {
+            let apigw = aws_sdk_apigateway::Client::new(&moto.sdk_config());
+            let nlb = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/bench/50dc6c495c0c9188";
+            let link = apigw.create_vpc_link().name("bench").target_arns(nlb).send().await.unwrap();
+            json!({"VpcLinkId": link.id().unwrap()})
+        }
+        "execute-api-disabler" => {
+            let apigw = aws_sdk_apigateway::Client::new(&moto.sdk_config());
+            let (api_id, _) = moto::private_rest_api(&apigw, &["prod"]).await;
+            json!({"RestApiId": api_id, "StageNames": ["prod"]})
+        }
+        "certificate-validator" => {
+            let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
+            let arn = certs::import(&acm, &["api.example.com"], 120, Key::Rsa2048).await;
+            json!({"CertificateArn": arn, "DomainNames": ["api.example.com"], "Usage": "API_GATEWAY_REGIONAL"})
+        }
+        "target-group-sync" => {
+            let service = ecs::service(moto, "bench", "web").await;
+            service.run_tasks(2).await;
+            let tg = service.target_group("bench-ip", TargetTypeEnum::Ip).await;
+            json!({"TargetGroupArn": tg, "Cluster": "bench", "Service": "web", "WaitForHealthy": "false"})
+        }
+        other => panic!("no bench set-up for {other}"),
+    }
+}
+
+/// One binary's figures.
+struct Figures {
+    bytes: u64,
+    zipped: u64,
+    init: Vec<Duration>,
+    handle: Duration,
+    peak_rss_kib: u64,
+}
+
+fn cold_start(binary: &Path) -> Duration {
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(10));
+    lambda.spawn(binary, &[]);
+    assert!(wait_for(Duration::from_secs(10), || lambda.init_time().is_some()), "{} never polled", binary.display());
+    lambda.init_time().unwrap()
+}
+
+/// One Create against moto: the handle time and the peak RSS of the process once it has answered.
+async fn one_request(function: &Function, binary: &Path, moto: &MotoServer) -> (Duration, u64) {
+    let properties = create_properties(function.name, moto).await;
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    lambda.spawn(binary, &cfn::moto_env_for(moto, function.logical_id));
+    let response =
+        cfn::invoke(&lambda, moto, function.event, "Create", None, properties, Duration::from_secs(30)).await;
+    assert_eq!(response["Status"], "SUCCESS", "{}: {response}", function.name);
+    assert!(wait_for(Duration::from_secs(10), || lambda.wait_until_idle(Duration::ZERO)));
+    let handle = lambda.invocations()[0].handle_time().expect("the invocation finished");
+    (handle, lambda.peak_rss_kib().expect("the function process is still running"))
+}
+
+/// The size of `binary` zipped (deflate, as `sam build` and the Lambda console zip it).
+fn zipped_size(binary: &Path) -> u64 {
+    let script = "import io, sys, zipfile\n\
+                  buffer = io.BytesIO()\n\
+                  with zipfile.ZipFile(buffer, 'w', zipfile.ZIP_DEFLATED, compresslevel=9) as z:\n\
+                  \x20   z.write(sys.argv[1], 'bootstrap')\n\
+                  print(len(buffer.getvalue()))";
+    let output = std::process::Command::new("python3").args(["-c", script]).arg(binary).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
+}
+
+fn binary_in(dir: &str, name: &str) -> PathBuf {
+    let dir = toolkit_tests::repo_root().join(dir);
+    [dir.join(name).join("bootstrap"), dir.join(name)]
+        .into_iter()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("no {name} in {} (BENCH_BASELINE_DIR)", dir.display()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark: run with `make bench`"]
-fn vpc_link_waiter_init_time() {
-    let binary = function_binary("vpc-link-waiter");
-    let size = std::fs::metadata(&binary).unwrap().len();
-    let mut samples: Vec<Duration> = (0..20)
-        .map(|_| {
-            let mut lambda = LambdaEmulator::start(Duration::from_secs(10));
-            lambda.spawn(&binary, &[]);
-            assert!(toolkit_tests::wait_for(Duration::from_secs(10), || lambda.init_time().is_some()));
-            lambda.init_time().unwrap()
-        })
-        .collect();
-    samples.sort();
+async fn size_init_handle_time_and_peak_memory() {
+    let baseline_dir = std::env::var("BENCH_BASELINE_DIR").ok();
+    let moto = MotoServer::start();
+    moto.create_bucket(cfn::BUCKET).await;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{}: {:.1} MiB; init over {} cold starts: min {:.1} ms, median {:.1} ms, max {:.1} ms",
-        binary.display(),
-        size as f64 / (1024.0 * 1024.0),
-        samples.len(),
-        ms(samples[0]),
-        ms(samples[samples.len() / 2]),
-        ms(samples[samples.len() - 1])
+        "\n{:<22} {:<9} {:>8} {:>8} {:>12} {:>10} {:>10}",
+        "function", "build", "MiB", "zip MiB", "init median", "handle", "peak RSS"
     );
+    for function in FUNCTIONS {
+        let mut binaries = vec![("current", function_binary(function.name))];
+        if let Some(dir) = &baseline_dir {
+            binaries.push(("baseline", binary_in(dir, function.name)));
+        }
+        let mut figures: Vec<Figures> = binaries
+            .iter()
+            .map(|(_, binary)| {
+                let bytes = std::fs::metadata(binary).unwrap().len();
+                Figures { bytes, zipped: zipped_size(binary), init: vec![], handle: Duration::ZERO, peak_rss_kib: 0 }
+            })
+            .collect();
+        for _ in 0..COLD_STARTS {
+            for ((_, binary), figures) in binaries.iter().zip(figures.iter_mut()) {
+                figures.init.push(cold_start(binary));
+            }
+        }
+        for ((_, binary), figures) in binaries.iter().zip(figures.iter_mut()) {
+            (figures.handle, figures.peak_rss_kib) = one_request(function, binary, &moto).await;
+        }
+        for ((build, _), figures) in binaries.iter().zip(figures.iter_mut()) {
+            figures.init.sort();
+            println!(
+                "{:<22} {:<9} {:>8.1} {:>8.2} {:>9.1} ms {:>7.1} ms {:>6.1} MiB",
+                function.name,
+                build,
+                mib(figures.bytes),
+                mib(figures.zipped),
+                ms(figures.init[figures.init.len() / 2]),
+                ms(figures.handle),
+                figures.peak_rss_kib as f64 / 1024.0
+            );
+        }
+    }
 }

@@ -5,6 +5,6 @@ use execute_api_disabler::ExecuteApiDisabler;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let config = shared::sdk::load_config().await;
+    let config = shared::sdk::config_from_env();
     shared::custom_resource::run(ExecuteApiDisabler::new(&config), &config).await
 }

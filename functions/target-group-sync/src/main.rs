@@ -6,6 +6,6 @@ use target_group_sync::TargetGroupSync;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let config = shared::sdk::load_config().await;
+    let config = shared::sdk::config_from_env();
     shared::custom_resource::run_with_events(TargetGroupSync::new(&config), &config).await
 }

@@ -5,6 +5,6 @@ use vpc_link_waiter::VpcLinkWaiter;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::logging::init();
-    let config = shared::sdk::load_config().await;
+    let config = shared::sdk::config_from_env();
     shared::custom_resource::run(VpcLinkWaiter::new(&config), &config).await
 }

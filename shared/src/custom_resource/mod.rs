@@ -18,7 +18,7 @@ pub use context::{ActiveWait, Ctx, Failure, MAX_WAIT, Success};
 pub use properties::{FromProperties, PropertyErrors, PropertyReader};
 pub use request::{ALWAYS_ACCEPTED_PROPERTIES, Continuation, Envelope, Request, RequestType};
 pub use response::{Response, Status};
-pub use response_url::{OriginGuard, ResponseSender};
+pub use response_url::{OriginGuard, ResponseSender, ResponseUrl};
 pub use runtime::{
     CustomResource, EventHandler, Outcome, Runtime, RuntimeError, SELF_TEST_TYPE, answer_hook, handover_margin,
     is_eventbridge_event, run, run_with_events, run_with_hook,

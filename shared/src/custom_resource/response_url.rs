@@ -2,11 +2,22 @@
 //!
 //! The ResponseURL is a presigned S3 URL: a credential, and, since anyone who can invoke the function
 //! chooses it, a possible SSRF target. Only `https` on an Amazon S3 host is contacted, plus the
-//! origins listed in `RESPONSE_URL_ALLOWED_ORIGINS` (for local emulators). Logs show the host and
-//! never the query string (the signature).
+//! origins listed in `RESPONSE_URL_ALLOWED_ORIGINS` (for local emulators). Logs show the origin and
+//! never the path or query (the signature).
+//!
+//! The PUT goes through the AWS SDK's own HTTP client (hyper, rustls on aws-lc-rs), so a function
+//! carries one HTTP and TLS stack, not two. The URL is parsed once, by `http::Uri`, the parser that
+//! client sends with: what the guard judged is what is contacted.
 
-use reqwest::Url;
+use aws_smithy_http_client::Connector;
+use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{HttpConnector, HttpConnectorSettings};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::Request;
+use aws_smithy_types::body::SdkBody;
+use http::Uri;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::time::Instant;
 
@@ -22,12 +33,64 @@ pub enum UrlError {
     BadAllowedOrigin(String),
 }
 
-/// An extra origin opened by `RESPONSE_URL_ALLOWED_ORIGINS`: scheme, host and optionally port.
+/// An absolute `http`/`https` URL's origin: lower-cased scheme and host, and the port as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Origin {
     scheme: String,
     host: String,
     port: Option<u16>,
+}
+
+impl Origin {
+    /// The origin, and whether the URL carries user information (`user:pw@`); None when the URL is
+    /// not absolute http(s) with a host.
+    fn of(uri: &Uri) -> Option<(Self, bool)> {
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return None;
+        }
+        let authority = uri.authority()?;
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return None;
+        }
+        Some((Self { scheme, host, port: authority.port_u16() }, authority.as_str().contains('@')))
+    }
+
+    fn default_port(&self) -> u16 {
+        if self.scheme == "https" { 443 } else { 80 }
+    }
+}
+
+impl fmt::Display for Origin {
+    /// `scheme://host`, with `:port` when it is not the scheme's default.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.host)?;
+        match self.port {
+            Some(port) if port != self.default_port() => write!(f, ":{port}"),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A ResponseURL the guard admitted. Shown (`Display`, `Debug`) as its origin only: never the path or
+/// the query, which hold the presigned signature.
+#[derive(Clone)]
+pub struct ResponseUrl {
+    raw: String,
+    origin: Origin,
+}
+
+impl fmt::Display for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.origin.fmt(f)
+    }
+}
+
+impl fmt::Debug for ResponseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResponseUrl({})", self.origin)
+    }
 }
 
 /// Decides which ResponseURLs may be contacted.
@@ -48,12 +111,12 @@ impl OriginGuard {
         let mut extra = Vec::new();
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let bad = || UrlError::BadAllowedOrigin(entry.to_string());
-            let url = Url::parse(entry).map_err(|_| bad())?;
-            let host = url.host_str().ok_or_else(bad)?.to_ascii_lowercase();
-            if url.path() != "/" || url.query().is_some() || !url.username().is_empty() {
+            let uri: Uri = entry.parse().map_err(|_| bad())?;
+            let (origin, user_info) = Origin::of(&uri).ok_or_else(bad)?;
+            if user_info || uri.path() != "/" || uri.query().is_some() {
                 return Err(bad());
             }
-            extra.push(Origin { scheme: url.scheme().to_string(), host, port: url.port() });
+            extra.push(origin);
         }
         Ok(Self { extra })
     }
@@ -67,23 +130,21 @@ impl OriginGuard {
     }
 
     /// The URL to PUT to, when it may be contacted.
-    pub fn check(&self, response_url: &str) -> Result<Url, UrlError> {
-        let url = Url::parse(response_url).map_err(|_| UrlError::Invalid)?;
-        let host = url.host_str().ok_or(UrlError::Invalid)?.to_ascii_lowercase();
-        if url.username().is_empty() && url.password().is_none() {
-            if url.scheme() == "https" && url.port().is_none() && is_amazon_s3_host(&host) {
-                return Ok(url);
-            }
+    pub fn check(&self, response_url: &str) -> Result<ResponseUrl, UrlError> {
+        let uri: Uri = response_url.parse().map_err(|_| UrlError::Invalid)?;
+        let (origin, user_info) = Origin::of(&uri).ok_or(UrlError::Invalid)?;
+        if !user_info {
+            let s3 = origin.scheme == "https" && origin.port.is_none() && is_amazon_s3_host(&origin.host);
             let listed = self.extra.iter().any(|o| {
-                o.scheme == url.scheme()
-                    && o.host == host
-                    && o.port.is_none_or(|p| Some(p) == url.port_or_known_default())
+                o.scheme == origin.scheme
+                    && o.host == origin.host
+                    && o.port.is_none_or(|p| p == origin.port.unwrap_or(origin.default_port()))
             });
-            if listed {
-                return Ok(url);
+            if s3 || listed {
+                return Ok(ResponseUrl { raw: response_url.to_string(), origin });
             }
         }
-        Err(UrlError::Forbidden(Redacted(&url).origin()))
+        Err(UrlError::Forbidden(origin.to_string()))
     }
 }
 
@@ -96,21 +157,6 @@ fn is_amazon_s3_host(host: &str) -> bool {
     prefix.split('.').any(|label| label == "s3" || label.starts_with("s3-"))
 }
 
-/// Shows a URL's scheme, host and path, never its query (the presigned signature).
-pub struct Redacted<'a>(pub &'a Url);
-
-impl Redacted<'_> {
-    pub fn origin(&self) -> String {
-        self.0.origin().ascii_serialization()
-    }
-}
-
-impl fmt::Display for Redacted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.origin())
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 #[error("no response was accepted after {attempts} attempts; last: {last}")]
 pub struct SendError {
@@ -121,24 +167,35 @@ pub struct SendError {
 /// PUTs response bodies, retrying network errors and non-2xx answers with bounded backoff.
 #[derive(Clone)]
 pub struct ResponseSender {
-    http: reqwest::Client,
+    /// Built at the first response, not at init: building it loads the system's root certificates,
+    /// which the SDK clients' first call loads anyway (one process-wide copy), so init stays short.
+    http: Arc<OnceLock<Connector>>,
     max_attempts: u32,
     first_backoff: Duration,
 }
 
+/// How long one attempt may take, at most (the deadline may cut it shorter).
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl ResponseSender {
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
-            // A presigned URL is answered directly; following a redirect could leave the allowed origins.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .expect("the HTTP client builds with static settings");
-        Self { http, max_attempts: 5, first_backoff: Duration::from_millis(250) }
+        Self { http: Arc::default(), max_attempts: 5, first_backoff: Duration::from_millis(250) }
+    }
+
+    /// The SDK's connector never follows redirects (a redirect could leave the allowed origins), and,
+    /// built without a proxy configuration, it connects to the URL's host directly.
+    fn connector(&self) -> &Connector {
+        self.http.get_or_init(|| {
+            let settings = HttpConnectorSettings::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .read_timeout(ATTEMPT_TIMEOUT)
+                .build();
+            Connector::builder().connector_settings(settings).tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build()
+        })
     }
 
     /// Sends `body`, giving up after the attempts or when `deadline` comes, whichever is first.
-    pub async fn send(&self, url: &Url, body: Vec<u8>, deadline: Instant) -> Result<u32, SendError> {
+    pub async fn send(&self, url: &ResponseUrl, body: Vec<u8>, deadline: Instant) -> Result<u32, SendError> {
         let mut last = String::from("no attempt started before the deadline");
         let mut backoff = self.first_backoff;
         for attempt in 1..=self.max_attempts {
@@ -146,25 +203,17 @@ impl ResponseSender {
             if left < Duration::from_millis(50) {
                 return Err(SendError { attempts: attempt - 1, last });
             }
-            let result = self
-                .http
-                .put(url.clone())
-                // CloudFormation's presigned URL is signed without a content type: send an empty one.
-                .header(reqwest::header::CONTENT_TYPE, "")
-                .body(body.clone())
-                .timeout(left.min(Duration::from_secs(10)))
-                .send()
-                .await;
-            match result {
-                Ok(answer) if answer.status().is_success() => {
-                    tracing::info!(host = %Redacted(url), attempt, status = answer.status().as_u16(), "response accepted");
+            let call = self.connector().call(put_request(url, body.clone()));
+            match tokio::time::timeout(left.min(ATTEMPT_TIMEOUT), call).await {
+                Ok(Ok(answer)) if answer.status().is_success() => {
+                    tracing::info!(host = %url, attempt, status = answer.status().as_u16(), "response accepted");
                     return Ok(attempt);
                 }
-                Ok(answer) => last = format!("HTTP {}", answer.status().as_u16()),
-                // reqwest's error text includes the URL: keep only what went wrong.
-                Err(err) => last = describe_http_error(&err),
+                Ok(Ok(answer)) => last = format!("HTTP {}", answer.status().as_u16()),
+                Ok(Err(err)) => last = describe_connector_error(&err),
+                Err(_) => last = "timed out".to_string(),
             }
-            tracing::warn!(host = %Redacted(url), attempt, error = %last, "response not accepted");
+            tracing::warn!(host = %url, attempt, error = %last, "response not accepted");
             if attempt < self.max_attempts {
                 let jitter = Duration::from_millis(fastrand::u64(0..=backoff.as_millis() as u64 / 2));
                 let pause = (backoff + jitter).min(deadline.saturating_duration_since(Instant::now()));
@@ -182,10 +231,21 @@ impl Default for ResponseSender {
     }
 }
 
-fn describe_http_error(err: &reqwest::Error) -> String {
+/// The PUT CloudFormation's presigned URL expects: signed without a content type, so an empty one.
+fn put_request(url: &ResponseUrl, body: Vec<u8>) -> Request {
+    let mut request = Request::new(SdkBody::from(body));
+    request.set_method("PUT").expect("PUT is a valid method");
+    request.set_uri(url.raw.as_str()).expect("the guard parsed it with the same parser");
+    request.headers_mut().insert("content-type", "");
+    request
+}
+
+/// What went wrong, from the connector's error chain: its kind and innermost cause. (Never the
+/// URL: the SDK's connector errors do not carry it, and no layer here adds it.)
+fn describe_connector_error(err: &ConnectorError) -> String {
     let kind = if err.is_timeout() {
         "timed out"
-    } else if err.is_connect() {
+    } else if err.is_io() {
         "could not connect"
     } else {
         "request failed"
@@ -213,6 +273,7 @@ mod tests {
             "https://s3.dualstack.us-east-1.amazonaws.com/bucket/key",
             "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/key",
             "https://S3.AMAZONAWS.COM/bucket/key",
+            "HTTPS://bucket.s3.amazonaws.com/key",
         ] {
             assert!(guard.check(url).is_ok(), "{url}");
         }
@@ -224,18 +285,21 @@ mod tests {
         for url in [
             "http://bucket.s3.amazonaws.com/key",        // not https
             "https://bucket.s3.amazonaws.com:8443/key",  // not S3's port
+            "https://bucket.s3.amazonaws.com:443/key",   // S3's port, but written out: CloudFormation never does
             "https://s3.amazonaws.com.evil.example/key", // suffix trick
             "https://evil-s3.amazonaws.com.example.org/key",
             "https://abc.execute-api.us-east-1.amazonaws.com/x", // AWS, but not S3
             "https://amazonaws.com/key",
             "https://user:pw@bucket.s3.amazonaws.com/key",
+            "https://evil.example@bucket.s3.amazonaws.com/key",
             "http://169.254.169.254/latest/meta-data/",
             "http://127.0.0.1:9000/key",
         ] {
             assert!(matches!(guard.check(url), Err(UrlError::Forbidden(_))), "{url}");
         }
-        assert_eq!(guard.check("not a url"), Err(UrlError::Invalid));
-        assert_eq!(guard.check("file:///etc/passwd"), Err(UrlError::Invalid));
+        for url in ["not a url", "file:///etc/passwd", "ftp://bucket.s3.amazonaws.com/key", "/relative/path", ""] {
+            assert_eq!(guard.check(url).unwrap_err(), UrlError::Invalid, "{url}");
+        }
     }
 
     #[test]
@@ -244,25 +308,29 @@ mod tests {
         assert!(guard.check("http://127.0.0.1:38211/bucket/key?sig=1").is_ok());
         assert!(guard.check("http://127.0.0.1/bucket/key").is_ok());
         assert!(guard.check("http://localhost:4566/bucket/key").is_ok());
+        assert!(guard.check("http://LOCALHOST:4566/bucket/key").is_ok(), "hosts compare without case");
         assert!(guard.check("http://localhost:4567/bucket/key").is_err());
         assert!(guard.check("https://127.0.0.1:38211/key").is_err(), "scheme must match");
         assert!(guard.check("http://127.0.0.2:38211/key").is_err());
         assert!(guard.check("https://bucket.s3.amazonaws.com/key").is_ok(), "S3 stays allowed");
+        let default_port = OriginGuard::with_extra_origins("http://localhost:80").unwrap();
+        assert!(default_port.check("http://localhost/key").is_ok(), "no port is the scheme's default");
     }
 
     #[test]
     fn malformed_extra_origins_are_refused() {
-        for list in ["127.0.0.1:9000", "http://host/path", "http://host?x=1"] {
+        for list in ["127.0.0.1:9000", "http://host/path", "http://host?x=1", "http://u@host", "ftp://host"] {
             assert!(matches!(OriginGuard::with_extra_origins(list), Err(UrlError::BadAllowedOrigin(_))), "{list}");
         }
     }
 
     #[test]
-    fn forbidden_error_and_redacted_display_never_show_the_query() {
-        let url = Url::parse("https://bucket.s3.amazonaws.com/path?X-Amz-Signature=secret").unwrap();
-        assert_eq!(Redacted(&url).to_string(), "https://bucket.s3.amazonaws.com");
-        let err = OriginGuard::s3_only().check("http://evil.example/x?X-Amz-Signature=secret").unwrap_err();
+    fn errors_and_displays_never_show_the_path_or_query() {
+        let url = OriginGuard::s3_only().check("https://bucket.s3.amazonaws.com/path?X-Amz-Signature=secret").unwrap();
+        assert_eq!(url.to_string(), "https://bucket.s3.amazonaws.com");
+        assert_eq!(format!("{url:?}"), "ResponseUrl(https://bucket.s3.amazonaws.com)");
+        let err = OriginGuard::s3_only().check("http://evil.example:8080/x?X-Amz-Signature=secret").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
-        assert!(err.to_string().contains("http://evil.example"), "{err}");
+        assert!(err.to_string().contains("http://evil.example:8080 "), "{err}");
     }
 }

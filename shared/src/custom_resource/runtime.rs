@@ -8,13 +8,13 @@ use super::context::{Ctx, Failure, Success};
 use super::properties::{self, FromProperties};
 use super::request::{Envelope, Request, RequestType};
 use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
-use super::response_url::{OriginGuard, ResponseSender, SendError, UrlError};
+use super::response_url::{OriginGuard, ResponseSender, ResponseUrl, SendError, UrlError};
 use crate::clock::Clock;
 use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
 use crate::sdk;
-use aws_config::SdkConfig;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use aws_types::SdkConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -391,7 +391,7 @@ impl<H: CustomResource> Runtime<H> {
         Outcome::Respond(outcome)
     }
 
-    async fn respond(&self, url: &reqwest::Url, response: Response, deadline: Instant) -> Result<Value, RuntimeError> {
+    async fn respond(&self, url: &ResponseUrl, response: Response, deadline: Instant) -> Result<Value, RuntimeError> {
         let status = response.status;
         match status {
             Status::Success if response.no_echo => {
