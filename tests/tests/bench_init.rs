@@ -1,7 +1,8 @@
 //! Benchmark (not a timed test): for each function's binary, its size (raw and zipped as Lambda takes
 //! it), its init time (process start to its first Runtime API `next` request, median of 20 cold
-//! starts), and over one custom-resource Create against moto: the handle time (event handed over to
-//! outcome posted, response PUT included) and the process's peak resident set (VmHWM).
+//! starts), and over custom-resource Creates against moto: the handle time (event handed over to
+//! outcome posted, response PUT included; median of 5 in one process) and the process's peak resident
+//! set (VmHWM) once it has answered its first.
 //!
 //! `make bench` runs it on the release binaries (`TOOLKIT_BIN_DIR`). With `BENCH_BASELINE_DIR` set to
 //! another directory of the same binaries (say, a previous commit's `target/release`), each figure is
@@ -18,6 +19,8 @@ use toolkit_tests::moto::{self, MotoServer};
 use toolkit_tests::{cfn, ecs, function_binary, wait_for};
 
 const COLD_STARTS: usize = 20;
+/// Creates per binary (the same properties each time; every Create here may be repeated).
+const REQUESTS: usize = 5;
 
 struct Function {
     name: &'static str,
@@ -93,17 +96,40 @@ fn cold_start(binary: &Path) -> Duration {
     lambda.init_time().unwrap()
 }
 
-/// One Create against moto: the handle time and the peak RSS of the process once it has answered.
-async fn one_request(function: &Function, binary: &Path, moto: &MotoServer) -> (Duration, u64) {
-    let properties = create_properties(function.name, moto).await;
-    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda.spawn(binary, &cfn::moto_env_for(moto, function.logical_id));
-    let response =
-        cfn::invoke(&lambda, moto, function.event, "Create", None, properties, Duration::from_secs(30)).await;
-    assert_eq!(response["Status"], "SUCCESS", "{}: {response}", function.name);
-    assert!(wait_for(Duration::from_secs(10), || lambda.wait_until_idle(Duration::ZERO)));
-    let handle = lambda.invocations()[0].handle_time().expect("the invocation finished");
-    (handle, lambda.peak_rss_kib().expect("the function process is still running"))
+/// A function process answering Creates against moto.
+struct Running {
+    lambda: LambdaEmulator,
+    handle: Vec<Duration>,
+    peak_rss_kib: Option<u64>,
+}
+
+impl Running {
+    fn start(function: &Function, binary: &Path, moto: &MotoServer) -> Self {
+        let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+        lambda.spawn(binary, &cfn::moto_env_for(moto, function.logical_id));
+        Self { lambda, handle: vec![], peak_rss_kib: None }
+    }
+
+    /// One Create: its handle time; after the process's first, its peak RSS.
+    async fn create(&mut self, function: &Function, moto: &MotoServer, properties: &Value) {
+        let done = self.lambda.invocations().len();
+        let response = cfn::invoke(
+            &self.lambda,
+            moto,
+            function.event,
+            "Create",
+            None,
+            properties.clone(),
+            Duration::from_secs(30),
+        )
+        .await;
+        assert_eq!(response["Status"], "SUCCESS", "{}: {response}", function.name);
+        assert!(wait_for(Duration::from_secs(10), || self.lambda.wait_until_idle(Duration::ZERO)));
+        self.handle.push(self.lambda.invocations()[done].handle_time().expect("the invocation finished"));
+        if self.peak_rss_kib.is_none() {
+            self.peak_rss_kib = Some(self.lambda.peak_rss_kib().expect("the function process is still running"));
+        }
+    }
 }
 
 /// The size of `binary` zipped (deflate, as `sam build` and the Lambda console zip it).
@@ -155,8 +181,18 @@ async fn size_init_handle_time_and_peak_memory() {
                 figures.init.push(cold_start(binary));
             }
         }
-        for ((_, binary), figures) in binaries.iter().zip(figures.iter_mut()) {
-            (figures.handle, figures.peak_rss_kib) = one_request(function, binary, &moto).await;
+        let properties = create_properties(function.name, &moto).await;
+        let mut running: Vec<Running> =
+            binaries.iter().map(|(_, binary)| Running::start(function, binary, &moto)).collect();
+        for _ in 0..REQUESTS {
+            for process in running.iter_mut() {
+                process.create(function, &moto, &properties).await;
+            }
+        }
+        for (figures, mut process) in figures.iter_mut().zip(running) {
+            process.handle.sort();
+            figures.handle = process.handle[process.handle.len() / 2];
+            figures.peak_rss_kib = process.peak_rss_kib.unwrap();
         }
         for ((build, _), figures) in binaries.iter().zip(figures.iter_mut()) {
             figures.init.sort();
