@@ -10,6 +10,7 @@ FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-g
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
 # venv is installed meanwhile (mostly downloads, while the build keeps both cores busy).
 define build_drivers
+	@echo "Building the functions and the drivers (the first time about 3 min on 2 cores; moto installs meanwhile)"
 	@$(MAKE) --no-print-directory venv-demo > target-venv-demo.log 2>&1 & venv=$$!; \
 	cargo build --quiet --bins -p toolkit-tests $(addprefix -p ,$(FUNCTIONS)); built=$$?; \
 	wait $$venv || { cat target-venv-demo.log; exit 1; }; rm -f target-venv-demo.log; exit $$built
