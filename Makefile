@@ -9,24 +9,28 @@ FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-g
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
 # venv is installed meanwhile (mostly downloads, while the build keeps both cores busy).
+# (Plain shell, not a recursive make: `make -n demo` must not install anything.)
+BIN_DIR = $${CARGO_TARGET_DIR:-target}/debug
 define build_drivers
 	@echo "Building the functions and the drivers (the first time about 3 min on 2 cores; moto installs meanwhile)"
-	@$(MAKE) --no-print-directory venv-demo > target-venv-demo.log 2>&1 & venv=$$!; \
+	@log=$$(mktemp); \
+	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
+	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
 	cargo build --quiet --bins -p toolkit-tests $(addprefix -p ,$(FUNCTIONS)); built=$$?; \
-	wait $$venv || { cat target-venv-demo.log; exit 1; }; rm -f target-venv-demo.log; exit $$built
+	wait $$venv || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log; exit $$built
 endef
 
 ## demo: moto on loopback, the example architecture's resources, all four functions driven over the Lambda Runtime API
 demo:
 	$(build_drivers)
-	TOOLKIT_BIN_DIR=target/debug target/debug/demo
+	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/demo
 
 ## invoke: one function, one event, locally: `make invoke FUNCTION=vpc-link-waiter EVENT=events/vpc-link-waiter/create.json`
 ## (moto for AWS, the ResponseURL pointed at moto's S3; nothing leaves this machine)
 invoke:
-	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<function> EVENT=<file>"; exit 1; }
+	@[ -n '$(FUNCTION)' ] && [ -n '$(EVENT)' ] || { echo "usage: make invoke FUNCTION=<function> EVENT=<file>"; exit 1; }
 	$(build_drivers)
-	TOOLKIT_BIN_DIR=target/debug target/debug/invoke $(FUNCTION) $(EVENT)
+	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/invoke '$(FUNCTION)' '$(EVENT)'
 
 ## test: install what the tests need, then every test, formatting, clippy and cfn-lint
 # The function binaries are built first, alone, with their production features: the end-to-end
@@ -75,10 +79,11 @@ $(VENV)/.installed: tests/requirements.txt tests/requirements-demo.txt
 	$(PIP) -r tests/requirements.txt
 	touch $(VENV)/.demo-installed $@
 
+VENV_DEMO_INSTALL = { test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) -r tests/requirements-demo.txt \
+	&& touch $(VENV)/.demo-installed
+
 $(VENV)/.demo-installed: tests/requirements-demo.txt
-	test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV)
-	$(PIP) -r tests/requirements-demo.txt
-	touch $@
+	$(VENV_DEMO_INSTALL)
 
 ## bench: release build; per function, binary size (raw and zipped), init time (process start to first
 ## Runtime API request, median of 20 cold starts), and over one Create against moto its handle time and

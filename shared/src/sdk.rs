@@ -8,48 +8,79 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 pub use aws_types::SdkConfig;
+use aws_types::app_name::AppName;
 use aws_types::region::Region;
 use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 
 /// The SDK configuration for a function, built once at init from what Lambda puts in the environment:
 /// the region (`AWS_REGION`), the execution role's credentials (`AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), and the SDK's own settings a user may add:
-/// endpoint overrides (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), retry mode and attempts
-/// (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`).
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`: Lambda sets them for every function on a custom
+/// runtime, Lambda developer guide, "Defined runtime environment variables"), and the SDK settings a
+/// user may add to the function's environment: endpoint overrides (`AWS_ENDPOINT_URL`,
+/// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`), FIPS and dual-stack endpoints
+/// (`AWS_USE_FIPS_ENDPOINT`, `AWS_USE_DUALSTACK_ENDPOINT`), retries (`AWS_RETRY_MODE`,
+/// `AWS_MAX_ATTEMPTS`) and the user agent's app id (`AWS_SDK_UA_APP_ID`).
 ///
-/// Why not aws-config's default chain: in Lambda every source but the environment (profile files,
-/// SSO, IMDS, the container endpoint, web identity with its STS client) is dead code that still has
-/// to be linked in and, for the profile files, looked for at each cold start. Without it the
-/// binaries are smaller and start sooner; the settings above are read exactly as aws-config reads them.
+/// Why not aws-config's default chain: in Lambda every other source (profile files, SSO, IMDS, the
+/// container endpoint, web identity with its STS client) is dead code that still has to be linked in
+/// and, for the profile files, looked for at each cold start. Without it each binary is about half
+/// the size and starts sooner. The variables above mean what they mean to aws-config, with one
+/// difference: a value that does not read is ignored with a warning, where aws-config refuses to
+/// start; a function that cannot start leaves every request unanswered.
 pub fn config_from_env() -> SdkConfig {
-    config_from(std::env::vars())
+    // A variable that is not UTF-8 cannot be one of ours; skip it rather than panic at init.
+    config_from(
+        std::env::vars_os().filter_map(|(name, value)| Some((name.into_string().ok()?, value.into_string().ok()?))),
+    )
 }
 
 /// The same, from the given variables (empty values count as absent, as in aws-config).
 pub fn config_from(vars: impl IntoIterator<Item = (String, String)>) -> SdkConfig {
     let vars: Vec<(String, String)> = vars.into_iter().filter(|(_, value)| !value.is_empty()).collect();
     let var = |name: &str| vars.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone());
-    let mut config = SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .retry_config(retry_config(&var))
-        .service_config(ServiceEndpoints(
-            vars.iter().filter(|(key, _)| key.starts_with(ServiceEndpoints::PREFIX)).cloned().collect(),
-        ));
+    let mut config = SdkConfig::builder().behavior_version(BehaviorVersion::latest()).retry_config(retry_config(&var));
     config.set_region(var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")).map(Region::new));
     if let (Some(id), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
         let credentials = Credentials::new(id, secret, var("AWS_SESSION_TOKEN"), None, "Environment");
         config.set_credentials_provider(Some(SharedCredentialsProvider::new(credentials)));
     }
-    config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+    if !flag(&var, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").unwrap_or(false) {
+        config.set_endpoint_url(var("AWS_ENDPOINT_URL"));
+        let overrides = vars.iter().filter(|(key, _)| key.starts_with(ServiceEndpoints::PREFIX)).cloned().collect();
+        config.set_service_config(Some(ServiceEndpoints(overrides)));
+    }
+    config.set_use_fips(flag(&var, "AWS_USE_FIPS_ENDPOINT"));
+    config.set_use_dual_stack(flag(&var, "AWS_USE_DUALSTACK_ENDPOINT"));
+    if let Some(app_id) = var("AWS_SDK_UA_APP_ID") {
+        match AppName::new(app_id) {
+            Ok(name) => {
+                config.set_app_name(Some(name));
+            }
+            Err(err) => tracing::warn!(error = %err, "AWS_SDK_UA_APP_ID is not a valid app id; ignored"),
+        }
+    }
     config.build()
 }
 
+/// A `true`/`false` setting (any case); anything else is ignored with a warning.
+fn flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> Option<bool> {
+    let value = var(name)?;
+    match value.to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            tracing::warn!(value, "{name} is neither true nor false; ignored");
+            None
+        }
+    }
+}
+
 /// Standard retries (3 attempts) unless `AWS_RETRY_MODE=adaptive` or `AWS_MAX_ATTEMPTS` says
-/// otherwise; a value that does not read is ignored with a warning rather than stopping init.
+/// otherwise.
 fn retry_config(var: &impl Fn(&str) -> Option<String>) -> RetryConfig {
     let mut retry = match var("AWS_RETRY_MODE").as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("adaptive") => RetryConfig::adaptive(),
-        Some("standard" | "legacy") | None => RetryConfig::standard(),
+        Some("standard") | None => RetryConfig::standard(),
         Some(other) => {
             tracing::warn!(value = other, "AWS_RETRY_MODE is neither standard nor adaptive; standard used");
             RetryConfig::standard()
@@ -186,7 +217,51 @@ mod config_tests {
         let retry = config.retry_config().unwrap();
         assert_eq!(retry.max_attempts(), 5);
         assert_eq!(retry.mode(), aws_smithy_types::retry::RetryMode::Adaptive);
-        assert!(config.behavior_version().is_some());
+    }
+
+    #[test]
+    fn fips_dual_stack_app_id_and_ignoring_endpoints() {
+        let config = config_from(vars(&[
+            ("AWS_USE_FIPS_ENDPOINT", "TRUE"),
+            ("AWS_USE_DUALSTACK_ENDPOINT", "false"),
+            ("AWS_SDK_UA_APP_ID", "platform-team"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:4567"),
+        ]));
+        assert_eq!(config.use_fips(), Some(true));
+        assert_eq!(config.use_dual_stack(), Some(false));
+        assert_eq!(config.app_name().map(|a| a.to_string()), Some("platform-team".to_string()));
+        assert_eq!(config.endpoint_url(), Some("http://127.0.0.1:4566"));
+        let ignored = config_from(vars(&[
+            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+            ("AWS_ENDPOINT_URL_LAMBDA", "http://127.0.0.1:4567"),
+            ("AWS_USE_FIPS_ENDPOINT", "yes"),
+        ]));
+        assert_eq!(ignored.endpoint_url(), None);
+        assert!(ignored.service_config().is_none(), "no service-specific override either");
+        assert_eq!(ignored.use_fips(), None, "an unreadable flag is ignored");
+    }
+
+    #[test]
+    fn service_overrides_are_named_as_the_sdk_names_them() {
+        let endpoints = ServiceEndpoints(vars(&[
+            ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", "http://elb"),
+            ("AWS_ENDPOINT_URL_ROUTE_53", "http://route53"),
+            ("AWS_ENDPOINT_URL_API_GATEWAY", "http://apigw"),
+        ]));
+        let load = |service_id: &str| {
+            let key = ServiceConfigKey::builder()
+                .service_id(service_id)
+                .env("AWS_ENDPOINT_URL")
+                .profile("endpoint_url")
+                .build();
+            endpoints.load_config(key.unwrap())
+        };
+        assert_eq!(load("Elastic Load Balancing v2").as_deref(), Some("http://elb"));
+        assert_eq!(load("Route 53").as_deref(), Some("http://route53"));
+        assert_eq!(load("API Gateway").as_deref(), Some("http://apigw"));
+        assert_eq!(load("ApiGatewayV2"), None, "another service's override does not apply");
     }
 
     #[test]
@@ -196,7 +271,7 @@ mod config_tests {
             ("AWS_DEFAULT_REGION", "us-west-2"),
             ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
             ("AWS_MAX_ATTEMPTS", "many"),
-            ("AWS_RETRY_MODE", "eager"),
+            ("AWS_RETRY_MODE", "legacy"),
             ("AWS_ENDPOINT_URL", ""),
         ]));
         assert_eq!(config.region().map(|r| r.as_ref()), Some("us-west-2"));

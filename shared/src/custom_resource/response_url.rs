@@ -148,13 +148,35 @@ impl OriginGuard {
     }
 }
 
-/// `*.amazonaws.com` or `*.amazonaws.com.cn` with an S3 label before it (`s3`, `s3-external-1`,
-/// `s3.dualstack`, `s3-us-west-2`, ...): every S3 endpoint CloudFormation presigns has one.
+/// An Amazon S3 endpoint: `*.amazonaws.com` or `*.amazonaws.com.cn` whose last S3 label (`s3`,
+/// `s3-<region>`, `s3-external-1`) ends the name or is followed only by a region, or by `dualstack`
+/// and a region; labels before it are the bucket's. So `bucket.s3.us-east-1.amazonaws.com`,
+/// `s3-us-west-2.amazonaws.com` and `bucket.s3.dualstack.eu-west-1.amazonaws.com`, but not a load
+/// balancer a customer named `s3-...` (`s3-x-1.us-east-1.elb.amazonaws.com`).
 fn is_amazon_s3_host(host: &str) -> bool {
     let Some(prefix) = host.strip_suffix(".amazonaws.com").or_else(|| host.strip_suffix(".amazonaws.com.cn")) else {
         return false;
     };
-    prefix.split('.').any(|label| label == "s3" || label.starts_with("s3-"))
+    let labels: Vec<&str> = prefix.split('.').collect();
+    let Some(s3) = labels.iter().rposition(|label| *label == "s3" || label.starts_with("s3-")) else {
+        return false;
+    };
+    match labels[s3 + 1..] {
+        [] => true,
+        [region] | ["dualstack", region] => is_region(region),
+        _ => false,
+    }
+}
+
+/// `us-east-1`, `us-gov-west-1`, `cn-north-1`: lower-case words, then a number.
+fn is_region(label: &str) -> bool {
+    let mut parts = label.rsplit('-');
+    let number = parts.next().unwrap_or_default();
+    let words: Vec<&str> = parts.collect();
+    !number.is_empty()
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && words.len() >= 2
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -274,6 +296,9 @@ mod tests {
             "https://cloudformation-custom-resource-response-cnnorth1.s3.cn-north-1.amazonaws.com.cn/key",
             "https://S3.AMAZONAWS.COM/bucket/key",
             "HTTPS://bucket.s3.amazonaws.com/key",
+            "https://s3-external-1.amazonaws.com/bucket/key",
+            "https://bucket.s3.us-gov-west-1.amazonaws.com/key",
+            "https://bucket.s3.dualstack.ap-southeast-3.amazonaws.com/key",
         ] {
             assert!(guard.check(url).is_ok(), "{url}");
         }
@@ -294,6 +319,10 @@ mod tests {
             "https://evil.example@bucket.s3.amazonaws.com/key",
             "http://169.254.169.254/latest/meta-data/",
             "http://127.0.0.1:9000/key",
+            "https://s3-x-1234.us-east-1.elb.amazonaws.com/key", // a load balancer named s3-x
+            "https://bucket.s3.us-east-1.elb.amazonaws.com/key",
+            "https://bucket.s3.amazonaws.com./key", // trailing dot: not the name compared
+            "https://[::1]/key",
         ] {
             assert!(matches!(guard.check(url), Err(UrlError::Forbidden(_))), "{url}");
         }
@@ -332,5 +361,19 @@ mod tests {
         let err = OriginGuard::s3_only().check("http://evil.example:8080/x?X-Amz-Signature=secret").unwrap_err();
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(err.to_string().contains("http://evil.example:8080 "), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_never_shows_the_path_or_query() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port(); // now closed
+        let guard = OriginGuard::with_extra_origins("http://127.0.0.1").unwrap();
+        let url = guard.check(&format!("http://127.0.0.1:{port}/bucket/key?X-Amz-Signature=secret")).unwrap();
+        let sender =
+            ResponseSender { max_attempts: 2, first_backoff: Duration::from_millis(1), ..ResponseSender::new() };
+        let err = sender.send(&url, b"{}".to_vec(), Instant::now() + Duration::from_secs(10)).await.unwrap_err();
+        assert_eq!(err.attempts, 2);
+        assert!(err.last.starts_with("could not connect"), "{err}");
+        let text = err.to_string();
+        assert!(!text.contains("secret") && !text.contains("/bucket/key"), "{text}");
     }
 }

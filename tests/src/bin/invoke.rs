@@ -62,12 +62,20 @@ async fn invoke(function: &str, logical_id: &str, mut event: Value) -> i32 {
     let mut lambda = LambdaEmulator::start(INVOCATION_TIMEOUT);
     lambda.spawn(&function_binary(function), &cfn::moto_env_for(&moto, logical_id));
     lambda.invoke(event);
+    // Done when every invocation has finished and, for a custom resource, the response is written or
+    // the last invocation failed (then none will be); or when the function could not start.
     let done = async {
         loop {
             tokio::time::sleep(Duration::from_millis(100)).await;
-            let finished = lambda.wait_until_idle(Duration::ZERO);
-            let answered = !custom_resource || moto.read_response(cfn::BUCKET, response_key).await.is_some();
-            if finished && answered {
+            if !lambda.init_errors().is_empty() {
+                break;
+            }
+            if !lambda.wait_until_idle(Duration::ZERO) {
+                continue;
+            }
+            let last_failed =
+                matches!(lambda.invocations().last().and_then(|i| i.outcome.clone()), Some(Outcome::Error(_)));
+            if !custom_resource || last_failed || moto.read_response(cfn::BUCKET, response_key).await.is_some() {
                 break;
             }
         }
@@ -83,21 +91,27 @@ async fn invoke(function: &str, logical_id: &str, mut event: Value) -> i32 {
             None => println!("{}: {how}, unfinished", invocation.request_id),
         }
     }
-    if custom_resource {
+    for error in lambda.init_errors() {
+        println!("init error: {error}");
+    }
+    let succeeded = if custom_resource {
         match moto.read_response(cfn::BUCKET, response_key).await {
             Some(response) => {
-                println!(
-                    "\n--- the response CloudFormation would read\n{}",
-                    serde_json::to_string_pretty(&response).unwrap()
-                )
+                let text = serde_json::to_string_pretty(&response).unwrap();
+                println!("\n--- the response CloudFormation would read\n{text}");
+                response["Status"] == "SUCCESS"
             }
-            None => println!("\n--- no response was written"),
+            None => {
+                println!("\n--- no response was written");
+                false
+            }
         }
-    }
-    if in_time {
-        0
     } else {
+        lambda.invocations().iter().all(|i| matches!(i.outcome, Some(Outcome::Response(_))))
+    };
+    if !in_time {
         println!("\nstill not done after {} s", OVERALL.as_secs());
-        1
     }
+    // 0: SUCCESS (for a hook or EventBridge event: a result); 1: anything else.
+    if in_time && succeeded && lambda.init_errors().is_empty() { 0 } else { 1 }
 }
