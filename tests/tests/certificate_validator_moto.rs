@@ -80,7 +80,7 @@ async fn every_failed_check_is_reported_in_one_reason() {
 }
 
 #[tokio::test]
-async fn a_large_rsa_key_is_refused_for_a_regional_api_domain_but_fine_for_an_nlb() {
+async fn a_large_rsa_key_is_refused_for_a_regional_api_domain_and_an_nlb_but_fine_for_an_alb() {
     let moto = MotoServer::start();
     let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
     let arn = certs::import(&acm, &["api.example.com"], 100, Key::Rsa4096).await;
@@ -90,8 +90,14 @@ async fn a_large_rsa_key_is_refused_for_a_regional_api_domain_but_fine_for_an_nl
         regional["Reason"],
         format!("Certificate {arn} has a RSA_4096 key, but API_GATEWAY_REGIONAL takes RSA of at most 2048 bits")
     );
+    // "the maximum supported key size for NLB TLS listeners is 3072-bit" (ELB's NLB guide)
     let nlb = send(&moto, "Create", json!({"CertificateArn": arn, "Usage": "NLB_TLS"})).await;
-    assert_eq!(nlb["Status"], "SUCCESS", "{nlb}");
+    assert_eq!(
+        nlb["Reason"],
+        format!("Certificate {arn} has a RSA_4096 key, but NLB_TLS takes RSA of at most 3072 bits or EC")
+    );
+    let alb = send(&moto, "Create", json!({"CertificateArn": arn, "Usage": "ALB_HTTPS"})).await;
+    assert_eq!(alb["Status"], "SUCCESS", "{alb}");
 }
 
 #[tokio::test]
@@ -157,9 +163,14 @@ async fn the_hook_judges_each_target_type() {
     let good = certs::import(&acm, &["api.example.com"], 365, Key::EcP256).await;
     let other_name = certs::import(&acm, &["www.example.org"], 365, Key::Rsa2048).await;
     let expiring = certs::import(&acm, &["api.example.com"], 5, Key::Rsa2048).await;
+    let internal_p384 = certs::import(&acm, &["api.internal.example.com"], 365, Key::EcP384).await;
     let validator = CertificateValidator::new(&moto.function_config(FUNCTION));
+    const PRIVATE_DOMAIN: &str = include_str!("../../events/certificate-validator/hook-apigateway-private-domain.json");
 
     let cases = [
+        // a private custom domain name (DomainNameV2) takes EC P-384
+        (PRIVATE_DOMAIN, &internal_p384, None),
+        (PRIVATE_DOMAIN, &good, Some("does not cover api.internal.example.com (covers api.example.com)")),
         (include_str!("../../events/certificate-validator/hook-apigateway-domain.json"), &good, None),
         (
             include_str!("../../events/certificate-validator/hook-apigatewayv2-domain.json"),

@@ -5,38 +5,67 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use std::fmt;
 
-/// What the certificate will serve; decides the region and key rules.
+/// What the certificate will serve; decides the region, key and certificate type rules. The rules are
+/// only those AWS documents (sources beside each); where the documentation is silent nothing is
+/// refused (docs/certificate-check.md has the table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Usage {
     None,
     ApiGatewayEdge,
     ApiGatewayRegional,
+    /// A private custom domain name (AWS::ApiGateway::DomainNameV2) of a PRIVATE REST API.
+    ApiGatewayPrivate,
     NlbTls,
     AlbHttps,
+    /// An NLB TLS listener that API Gateway calls through a private integration.
+    ApiGatewayBackendNlb,
+    /// An ALB HTTPS listener that API Gateway calls through a private integration.
+    ApiGatewayBackendAlb,
 }
 
+/// Each usage and its property value.
+const USAGES: &[(Usage, &str)] = &[
+    (Usage::None, "NONE"),
+    (Usage::ApiGatewayEdge, "API_GATEWAY_EDGE"),
+    (Usage::ApiGatewayRegional, "API_GATEWAY_REGIONAL"),
+    (Usage::ApiGatewayPrivate, "API_GATEWAY_PRIVATE"),
+    (Usage::NlbTls, "NLB_TLS"),
+    (Usage::AlbHttps, "ALB_HTTPS"),
+    (Usage::ApiGatewayBackendNlb, "API_GATEWAY_BACKEND_NLB"),
+    (Usage::ApiGatewayBackendAlb, "API_GATEWAY_BACKEND_ALB"),
+];
+
 impl Usage {
-    pub const NAMES: &'static [&'static str] =
-        &["NONE", "API_GATEWAY_EDGE", "API_GATEWAY_REGIONAL", "NLB_TLS", "ALB_HTTPS"];
+    /// The property values, in USAGES's order.
+    pub const NAMES: [&'static str; USAGES.len()] = {
+        let mut names = [""; USAGES.len()];
+        let mut i = 0;
+        while i < USAGES.len() {
+            names[i] = USAGES[i].1;
+            i += 1;
+        }
+        names
+    };
 
     pub fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "NONE" => Usage::None,
-            "API_GATEWAY_EDGE" => Usage::ApiGatewayEdge,
-            "API_GATEWAY_REGIONAL" => Usage::ApiGatewayRegional,
-            "NLB_TLS" => Usage::NlbTls,
-            "ALB_HTTPS" => Usage::AlbHttps,
-            _ => return None,
-        })
+        USAGES.iter().find(|(_, n)| *n == name).map(|(usage, _)| *usage)
+    }
+
+    /// A listener that API Gateway calls: API Gateway verifies its certificate against the
+    /// integration URI's host, so the names to cover are required.
+    pub fn is_api_gateway_backend(&self) -> bool {
+        matches!(self, Usage::ApiGatewayBackendNlb | Usage::ApiGatewayBackendAlb)
     }
 
     /// The region the certificate must be in, where the service requires one.
     /// Source: https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-specify-certificate-for-custom-domain-name.html
-    /// ("edge-optimized ... us-east-1"; "Regional ... in the same Region as your API").
+    /// ("edge-optimized ... us-east-1"; "Regional ... in the same Region as your API"). A private
+    /// custom domain name belongs to a PRIVATE API in the stack's region and ACM certificates are
+    /// regional (https://docs.aws.amazon.com/acm/latest/userguide/acm-regions.html).
     fn required_region<'a>(&self, function_region: &'a str) -> Option<&'a str> {
         match self {
             Usage::ApiGatewayEdge => Some("us-east-1"),
-            Usage::ApiGatewayRegional => Some(function_region),
+            Usage::ApiGatewayRegional | Usage::ApiGatewayPrivate => Some(function_region),
             // ELB takes a certificate from its own region, which is the stack's (and this function's)
             // region, but a listener in another region is possible: not enforced.
             _ => None,
@@ -48,7 +77,13 @@ impl Usage {
     ///   prime256v1 (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-specify-certificate-for-custom-domain-name.html,
     ///   https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cnames-and-https-requirements.html).
     /// - API_GATEWAY_REGIONAL: RSA public keys of at most 2048 bits (same API Gateway page).
-    /// - NLB_TLS, ALB_HTTPS: no key rule enforced.
+    /// - API_GATEWAY_PRIVATE: "Only RSA certificates with a 2048-bit key length and ECDSA certificates
+    ///   with 256-bit and 384-bit key lengths are supported"
+    ///   (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-custom-domains.html).
+    /// - NLB_TLS, API_GATEWAY_BACKEND_NLB: "the maximum supported key size for NLB TLS listeners is
+    ///   3072-bit" (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/tls-listener-certificates.html).
+    /// - ALB_HTTPS, API_GATEWAY_BACKEND_ALB: every algorithm ACM offers
+    ///   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html).
     fn key_problem(&self, algorithm: &str) -> Option<&'static str> {
         match self {
             Usage::ApiGatewayEdge if !matches!(algorithm, "RSA_1024" | "RSA_2048" | "EC_prime256v1") => {
@@ -57,6 +92,34 @@ impl Usage {
             Usage::ApiGatewayRegional if matches!(algorithm, "RSA_3072" | "RSA_4096") => {
                 Some("RSA of at most 2048 bits")
             }
+            Usage::ApiGatewayPrivate if !matches!(algorithm, "RSA_2048" | "EC_prime256v1" | "EC_secp384r1") => {
+                Some("RSA_2048, EC_prime256v1 or EC_secp384r1")
+            }
+            Usage::NlbTls | Usage::ApiGatewayBackendNlb if algorithm == "RSA_4096" => {
+                Some("RSA of at most 3072 bits or EC")
+            }
+            _ => None,
+        }
+    }
+
+    /// A certificate type (ACM's AMAZON_ISSUED, IMPORTED, PRIVATE) the service will not trust:
+    /// - API_GATEWAY_EDGE: CloudFront takes certificates "issued by a trusted certificate authority"
+    ///   (CloudFront page above): not one from ACM Private CA.
+    /// - API_GATEWAY_BACKEND_*: API Gateway trusts only the public authorities it lists for HTTP and
+    ///   private integrations (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-supported-certificate-authorities-for-http-endpoints.html);
+    ///   a private CA's certificate passes only with `insecureSkipVerification` in the integration's
+    ///   tlsConfig, REST APIs only (https://docs.aws.amazon.com/apigateway/latest/api/API_TlsConfig.html).
+    ///   An IMPORTED one passes if a listed authority issued it, which ACM does not tell: not refused.
+    /// - Every other usage: AWS refuses none of the three in writing; not refused.
+    fn type_problem(&self, certificate_type: &str) -> Option<&'static str> {
+        match self {
+            Usage::ApiGatewayEdge if certificate_type == "PRIVATE" => {
+                Some("a certificate from a publicly trusted authority (CloudFront does not trust ACM Private CA)")
+            }
+            Usage::ApiGatewayBackendNlb | Usage::ApiGatewayBackendAlb if certificate_type == "PRIVATE" => Some(
+                "a certificate from a public authority API Gateway trusts (or the integration's tlsConfig \
+                 insecureSkipVerification, REST APIs only)",
+            ),
             _ => None,
         }
     }
@@ -64,11 +127,8 @@ impl Usage {
 
 impl fmt::Display for Usage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let index = [Usage::None, Usage::ApiGatewayEdge, Usage::ApiGatewayRegional, Usage::NlbTls, Usage::AlbHttps]
-            .iter()
-            .position(|u| u == self)
-            .unwrap_or(0);
-        f.write_str(Usage::NAMES[index])
+        let name = USAGES.iter().find(|(usage, _)| usage == self).map_or("NONE", |(_, name)| name);
+        f.write_str(name)
     }
 }
 
@@ -190,6 +250,11 @@ pub fn check(certificate: &Certificate, required: &Requirements<'_>, now_secs: i
         && let Some(allowed) = required.usage.key_problem(algorithm)
     {
         problems.push(format!("has a {algorithm} key, but {} takes {allowed}", required.usage));
+    }
+    if let Some(certificate_type) = &certificate.certificate_type
+        && let Some(wanted) = required.usage.type_problem(certificate_type)
+    {
+        problems.push(format!("is a {certificate_type} certificate, but {} needs {wanted}", required.usage));
     }
     if let (Some(not_after), Some(left)) = (certificate.not_after, certificate.seconds_left(now_secs)) {
         let date = day_of(not_after);

@@ -47,11 +47,19 @@ impl FromProperties for Properties {
                 "Property CertificateArn: expected an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), got {certificate_arn:?}"
             ));
         }
+        let domain_names = p.string_list("DomainNames").unwrap_or_default();
+        let usage = p.one_of("Usage", &Usage::NAMES).and_then(Usage::from_name).unwrap_or(Usage::None);
+        if usage.is_api_gateway_backend() && domain_names.is_empty() {
+            p.error(format!(
+                "Property DomainNames: required with Usage {usage}: the integration URI's host, which API Gateway \
+                 verifies the listener's certificate against"
+            ));
+        }
         Properties {
             certificate_arn,
             region,
-            domain_names: p.string_list("DomainNames").unwrap_or_default(),
-            usage: p.one_of("Usage", Usage::NAMES).and_then(Usage::from_name).unwrap_or(Usage::None),
+            domain_names,
+            usage,
             min_validity_days: p.integer_in("MinValidityDays", 0..=3650, 30),
             wait_for_issued: p.bool_or("WaitForIssued", true),
             validation_hosted_zone_id: p.string("ValidationHostedZoneId"),

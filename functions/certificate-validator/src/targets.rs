@@ -53,6 +53,10 @@ pub fn certificate_uses(target_type: &str, properties: &Map<String, Value>) -> O
             .into_iter()
             .chain(single("RegionalCertificateArn", Usage::ApiGatewayRegional, &domain))
             .collect(),
+        // A private custom domain name (PRIVATE REST APIs): one ACM certificate in its own region.
+        "AWS::ApiGateway::DomainNameV2" => {
+            single("CertificateArn", Usage::ApiGatewayPrivate, &domain).into_iter().collect()
+        }
         "AWS::ApiGatewayV2::DomainName" => listed("DomainNameConfigurations", Usage::ApiGatewayRegional, &domain),
         "AWS::ElasticLoadBalancingV2::Listener" => {
             let usage = match text("Protocol").as_deref() {
@@ -95,6 +99,11 @@ mod tests {
                 "AWS::ApiGateway::DomainName",
                 json!({"DomainName": "api.example.com", "RegionalCertificateArn": ARN}),
                 vec![("RegionalCertificateArn".into(), Usage::ApiGatewayRegional, api.clone())],
+            ),
+            (
+                "AWS::ApiGateway::DomainNameV2",
+                json!({"DomainName": "api.example.com", "CertificateArn": ARN, "EndpointConfiguration": {"Types": ["PRIVATE"]}}),
+                vec![("CertificateArn".into(), Usage::ApiGatewayPrivate, api.clone())],
             ),
             (
                 "AWS::ApiGatewayV2::DomainName",

@@ -91,8 +91,11 @@ fn region_rules_per_usage() {
     let table = [
         (&in_eu, Usage::ApiGatewayEdge, Some("is in eu-west-1, but API_GATEWAY_EDGE needs it in us-east-1")),
         (&in_eu, Usage::ApiGatewayRegional, None), // the function runs in eu-west-1
+        (&in_eu, Usage::ApiGatewayPrivate, None),
         (&in_eu, Usage::NlbTls, None),
         (&in_eu, Usage::AlbHttps, None),
+        (&in_eu, Usage::ApiGatewayBackendNlb, None),
+        (&in_eu, Usage::ApiGatewayBackendAlb, None),
     ];
     for (cert, usage, expected) in table {
         assert_eq!(verdict(cert, &[], usage, 0).problems.first().map(String::as_str), expected, "{usage}");
@@ -101,6 +104,10 @@ fn region_rules_per_usage() {
     assert_eq!(
         verdict(&in_us, &[], Usage::ApiGatewayRegional, 0).problems,
         vec!["is in us-east-1, but API_GATEWAY_REGIONAL needs it in eu-west-1".to_string()]
+    );
+    assert_eq!(
+        verdict(&in_us, &[], Usage::ApiGatewayPrivate, 0).problems,
+        vec!["is in us-east-1, but API_GATEWAY_PRIVATE needs it in eu-west-1".to_string()]
     );
     assert!(verdict(&in_us, &[], Usage::ApiGatewayEdge, 0).problems.is_empty());
 }
@@ -117,14 +124,29 @@ fn key_rules_per_usage() {
         ("RSA_4096", Usage::ApiGatewayRegional, false),
         ("RSA_2048", Usage::ApiGatewayRegional, true),
         ("EC_secp384r1", Usage::ApiGatewayRegional, true),
-        ("RSA_4096", Usage::NlbTls, true),
+        ("RSA_2048", Usage::ApiGatewayPrivate, true),
+        ("EC_prime256v1", Usage::ApiGatewayPrivate, true),
+        ("EC_secp384r1", Usage::ApiGatewayPrivate, true),
+        ("RSA_3072", Usage::ApiGatewayPrivate, false),
+        ("RSA_1024", Usage::ApiGatewayPrivate, false),
+        ("EC_secp521r1", Usage::ApiGatewayPrivate, false),
+        ("RSA_3072", Usage::NlbTls, true),
+        ("RSA_4096", Usage::NlbTls, false),
+        ("EC_secp521r1", Usage::NlbTls, true),
+        ("RSA_4096", Usage::ApiGatewayBackendNlb, false),
+        ("RSA_4096", Usage::ApiGatewayBackendAlb, true),
+        ("RSA_4096", Usage::AlbHttps, true),
         ("EC_secp521r1", Usage::AlbHttps, true),
         ("RSA_4096", Usage::None, true),
     ];
     for (algorithm, usage, ok) in table {
         let mut cert = certificate("ISSUED");
         cert.key_algorithm = Some(algorithm.into());
-        cert.region = if usage == Usage::ApiGatewayRegional { "eu-west-1".into() } else { "us-east-1".into() };
+        cert.region = if matches!(usage, Usage::ApiGatewayRegional | Usage::ApiGatewayPrivate) {
+            "eu-west-1".into()
+        } else {
+            "us-east-1".into()
+        };
         let problems = verdict(&cert, &[], usage, 0).problems;
         assert_eq!(problems.is_empty(), ok, "{algorithm} for {usage}: {problems:?}");
     }
@@ -227,9 +249,58 @@ fn properties_read_the_contract() {
     assert!(err.contains("Property CertificateArn: expected an ACM certificate ARN"), "{err}");
     assert!(
         err.contains(
-            "Property Usage: expected one of NONE, API_GATEWAY_EDGE, API_GATEWAY_REGIONAL, NLB_TLS, ALB_HTTPS"
+            "Property Usage: expected one of NONE, API_GATEWAY_EDGE, API_GATEWAY_REGIONAL, API_GATEWAY_PRIVATE, \
+             NLB_TLS, ALB_HTTPS, API_GATEWAY_BACKEND_NLB, API_GATEWAY_BACKEND_ALB"
         ),
         "{err}"
+    );
+    let backend = parse(json!({"CertificateArn": ARN, "Usage": "API_GATEWAY_BACKEND_NLB"})).unwrap_err();
+    assert!(backend.contains("Property DomainNames: required with Usage API_GATEWAY_BACKEND_NLB"), "{backend}");
+    let named =
+        parse(json!({"CertificateArn": ARN, "Usage": "API_GATEWAY_BACKEND_ALB", "DomainNames": ["app.internal"]}));
+    assert_eq!(named.unwrap().usage, Usage::ApiGatewayBackendAlb);
+}
+
+#[test]
+fn usage_names_read_back_as_written() {
+    for name in Usage::NAMES {
+        assert_eq!(Usage::from_name(name).unwrap().to_string(), name);
+    }
+}
+
+#[test]
+fn certificate_type_rules_per_usage() {
+    let table = [
+        ("PRIVATE", Usage::ApiGatewayEdge, false),
+        ("IMPORTED", Usage::ApiGatewayEdge, true),
+        ("PRIVATE", Usage::ApiGatewayBackendNlb, false),
+        ("PRIVATE", Usage::ApiGatewayBackendAlb, false),
+        ("IMPORTED", Usage::ApiGatewayBackendAlb, true),
+        ("AMAZON_ISSUED", Usage::ApiGatewayBackendNlb, true),
+        // AWS's documentation refuses none of these in writing
+        ("PRIVATE", Usage::ApiGatewayRegional, true),
+        ("PRIVATE", Usage::ApiGatewayPrivate, true),
+        ("PRIVATE", Usage::NlbTls, true),
+        ("PRIVATE", Usage::AlbHttps, true),
+        ("PRIVATE", Usage::None, true),
+    ];
+    for (certificate_type, usage, ok) in table {
+        let mut cert = certificate("ISSUED");
+        cert.certificate_type = Some(certificate_type.into());
+        cert.region = "eu-west-1".into(); // the function's region: no region problem for any usage but edge
+        let problems: Vec<String> =
+            verdict(&cert, &[], usage, 0).problems.into_iter().filter(|p| !p.starts_with("is in ")).collect();
+        assert_eq!(problems.is_empty(), ok, "{certificate_type} for {usage}: {problems:?}");
+    }
+    let mut private = certificate("ISSUED");
+    private.certificate_type = Some("PRIVATE".into());
+    assert_eq!(
+        verdict(&private, &["app.corp.example.com"], Usage::ApiGatewayBackendNlb, 0).problems,
+        vec![
+            "is a PRIVATE certificate, but API_GATEWAY_BACKEND_NLB needs a certificate from a public authority API \
+             Gateway trusts (or the integration's tlsConfig insecureSkipVerification, REST APIs only)"
+                .to_string()
+        ]
     );
 }
 
