@@ -189,7 +189,10 @@ async fn the_hook_judges_each_target_type() {
         let answer = validator.evaluate(&request).await;
         match problem {
             None => {
-                assert_eq!(answer.hook_status, HookStatus::Success, "{}: {}", request.target_type(), answer.message)
+                assert_eq!(answer.hook_status, HookStatus::Success, "{}: {}", request.target_type(), answer.message);
+                if request.target_type() == "AWS::ApiGateway::DomainNameV2" {
+                    assert!(answer.message.contains("API_GATEWAY_PRIVATE"), "judged as private: {}", answer.message);
+                }
             }
             Some(problem) => {
                 assert_eq!(answer.error_code, Some(HookErrorCode::NonCompliant), "{}", request.target_type());

@@ -23,16 +23,16 @@ pub enum Usage {
     ApiGatewayBackendAlb,
 }
 
-/// Each usage and its property value.
-const USAGES: &[(Usage, &str)] = &[
-    (Usage::None, "NONE"),
-    (Usage::ApiGatewayEdge, "API_GATEWAY_EDGE"),
-    (Usage::ApiGatewayRegional, "API_GATEWAY_REGIONAL"),
-    (Usage::ApiGatewayPrivate, "API_GATEWAY_PRIVATE"),
-    (Usage::NlbTls, "NLB_TLS"),
-    (Usage::AlbHttps, "ALB_HTTPS"),
-    (Usage::ApiGatewayBackendNlb, "API_GATEWAY_BACKEND_NLB"),
-    (Usage::ApiGatewayBackendAlb, "API_GATEWAY_BACKEND_ALB"),
+/// Every usage, in the order the property's choices are listed.
+const USAGES: [Usage; 8] = [
+    Usage::None,
+    Usage::ApiGatewayEdge,
+    Usage::ApiGatewayRegional,
+    Usage::ApiGatewayPrivate,
+    Usage::NlbTls,
+    Usage::AlbHttps,
+    Usage::ApiGatewayBackendNlb,
+    Usage::ApiGatewayBackendAlb,
 ];
 
 impl Usage {
@@ -41,14 +41,28 @@ impl Usage {
         let mut names = [""; USAGES.len()];
         let mut i = 0;
         while i < USAGES.len() {
-            names[i] = USAGES[i].1;
+            names[i] = USAGES[i].name();
             i += 1;
         }
         names
     };
 
+    /// The property value (exhaustive: a new usage cannot go without one).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Usage::None => "NONE",
+            Usage::ApiGatewayEdge => "API_GATEWAY_EDGE",
+            Usage::ApiGatewayRegional => "API_GATEWAY_REGIONAL",
+            Usage::ApiGatewayPrivate => "API_GATEWAY_PRIVATE",
+            Usage::NlbTls => "NLB_TLS",
+            Usage::AlbHttps => "ALB_HTTPS",
+            Usage::ApiGatewayBackendNlb => "API_GATEWAY_BACKEND_NLB",
+            Usage::ApiGatewayBackendAlb => "API_GATEWAY_BACKEND_ALB",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
-        USAGES.iter().find(|(_, n)| *n == name).map(|(usage, _)| *usage)
+        USAGES.into_iter().find(|usage| usage.name() == name)
     }
 
     /// A listener that API Gateway calls: API Gateway verifies its certificate against the
@@ -80,8 +94,8 @@ impl Usage {
     /// - API_GATEWAY_PRIVATE: "Only RSA certificates with a 2048-bit key length and ECDSA certificates
     ///   with 256-bit and 384-bit key lengths are supported"
     ///   (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-private-custom-domains.html).
-    /// - NLB_TLS, API_GATEWAY_BACKEND_NLB: "the maximum supported key size for NLB TLS listeners is
-    ///   3072-bit" (https://docs.aws.amazon.com/elasticloadbalancing/latest/network/tls-listener-certificates.html).
+    /// - NLB_TLS, API_GATEWAY_BACKEND_NLB: the supported key algorithms end at RSA 3072 bits
+    ///   ("Supported key algorithms", https://docs.aws.amazon.com/elasticloadbalancing/latest/network/tls-listener-certificates.html).
     /// - ALB_HTTPS, API_GATEWAY_BACKEND_ALB: every algorithm ACM offers
     ///   (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html).
     fn key_problem(&self, algorithm: &str) -> Option<&'static str> {
@@ -103,23 +117,18 @@ impl Usage {
     }
 
     /// A certificate type (ACM's AMAZON_ISSUED, IMPORTED, PRIVATE) the service will not trust:
-    /// - API_GATEWAY_EDGE: CloudFront takes certificates "issued by a trusted certificate authority"
-    ///   (CloudFront page above): not one from ACM Private CA.
     /// - API_GATEWAY_BACKEND_*: API Gateway trusts only the public authorities it lists for HTTP and
     ///   private integrations (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-supported-certificate-authorities-for-http-endpoints.html);
     ///   a private CA's certificate passes only with `insecureSkipVerification` in the integration's
     ///   tlsConfig, REST APIs only (https://docs.aws.amazon.com/apigateway/latest/api/API_TlsConfig.html).
     ///   An IMPORTED one passes if a listed authority issued it, which ACM does not tell: not refused.
-    /// - Every other usage: AWS refuses none of the three in writing; not refused.
+    /// - Every other usage: AWS refuses none of the three in writing; not refused. (CloudFront, behind
+    ///   an edge-optimized domain, recommends a public certificate but does not say it refuses others.)
     fn type_problem(&self, certificate_type: &str) -> Option<&'static str> {
         match self {
-            Usage::ApiGatewayEdge if certificate_type == "PRIVATE" => {
-                Some("a certificate from a publicly trusted authority (CloudFront does not trust ACM Private CA)")
+            Usage::ApiGatewayBackendNlb | Usage::ApiGatewayBackendAlb if certificate_type == "PRIVATE" => {
+                Some("a certificate from a public authority API Gateway trusts")
             }
-            Usage::ApiGatewayBackendNlb | Usage::ApiGatewayBackendAlb if certificate_type == "PRIVATE" => Some(
-                "a certificate from a public authority API Gateway trusts (or the integration's tlsConfig \
-                 insecureSkipVerification, REST APIs only)",
-            ),
             _ => None,
         }
     }
@@ -127,8 +136,7 @@ impl Usage {
 
 impl fmt::Display for Usage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = USAGES.iter().find(|(usage, _)| usage == self).map_or("NONE", |(_, name)| name);
-        f.write_str(name)
+        f.write_str(self.name())
     }
 }
 

@@ -1,9 +1,10 @@
 //! `Custom::CertificateCheck` and a CloudFormation Lambda hook: check an ACM certificate before a
-//! custom domain or TLS listener uses it (status, names covered, region, key, expiry) and, when asked,
-//! write its DNS validation records so a pending certificate gets issued.
+//! custom domain or TLS listener uses it, or API Gateway calls a listener (status, names covered,
+//! region, key, certificate type, expiry) and, when asked, write its DNS validation records so a
+//! pending certificate gets issued.
 //!
-//! Properties: `CertificateArn` (required), `DomainNames`, `Usage` (NONE | API_GATEWAY_EDGE |
-//! API_GATEWAY_REGIONAL | NLB_TLS | ALB_HTTPS), `MinValidityDays` (30), `WaitForIssued` (true),
+//! Properties: `CertificateArn` (required), `DomainNames` (required with the API_GATEWAY_BACKEND_*
+//! usages), `Usage` (one of `checks::Usage::NAMES`), `MinValidityDays` (30), `WaitForIssued` (true),
 //! `ValidationHostedZoneId`, `TimeoutSeconds` (1800, 1..=3600).
 //! Attributes: `CertificateArn`, `Status`, `DomainName`, `SubjectAlternativeNames`, `NotAfter`,
 //! `DaysUntilExpiry`, `KeyAlgorithm`, `Type`, `RenewalEligibility`.
@@ -47,9 +48,13 @@ impl FromProperties for Properties {
                 "Property CertificateArn: expected an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), got {certificate_arn:?}"
             ));
         }
-        let domain_names = p.string_list("DomainNames").unwrap_or_default();
+        let names_given = p.is_set("DomainNames");
+        let names = p.string_list("DomainNames");
         let usage = p.one_of("Usage", &Usage::NAMES).and_then(Usage::from_name).unwrap_or(Usage::None);
-        if usage.is_api_gateway_backend() && domain_names.is_empty() {
+        // (A DomainNames that is there but unreadable has its own error already.)
+        let no_names = !names_given || names.as_ref().is_some_and(Vec::is_empty);
+        let domain_names = names.unwrap_or_default();
+        if usage.is_api_gateway_backend() && no_names {
             p.error(format!(
                 "Property DomainNames: required with Usage {usage}: the integration URI's host, which API Gateway \
                  verifies the listener's certificate against"
@@ -79,7 +84,7 @@ struct Progress {
 pub struct CertificateValidator {
     acm: Acm,
     dns: Dns,
-    /// The region the function runs in: where an API_GATEWAY_REGIONAL certificate must be.
+    /// The region the function runs in: where an API_GATEWAY_REGIONAL or _PRIVATE certificate must be.
     region: String,
 }
 

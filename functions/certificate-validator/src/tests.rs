@@ -254,8 +254,13 @@ fn properties_read_the_contract() {
         ),
         "{err}"
     );
-    let backend = parse(json!({"CertificateArn": ARN, "Usage": "API_GATEWAY_BACKEND_NLB"})).unwrap_err();
-    assert!(backend.contains("Property DomainNames: required with Usage API_GATEWAY_BACKEND_NLB"), "{backend}");
+    for (usage, names) in [("API_GATEWAY_BACKEND_NLB", json!(null)), ("API_GATEWAY_BACKEND_ALB", json!([]))] {
+        let err = parse(json!({"CertificateArn": ARN, "Usage": usage, "DomainNames": names})).unwrap_err();
+        assert!(err.contains(&format!("Property DomainNames: required with Usage {usage}")), "{err}");
+    }
+    let unreadable = parse(json!({"CertificateArn": ARN, "Usage": "API_GATEWAY_BACKEND_NLB", "DomainNames": [""]}));
+    let unreadable = unreadable.unwrap_err();
+    assert!(!unreadable.contains("required with Usage"), "one error for one property: {unreadable}");
     let named =
         parse(json!({"CertificateArn": ARN, "Usage": "API_GATEWAY_BACKEND_ALB", "DomainNames": ["app.internal"]}));
     assert_eq!(named.unwrap().usage, Usage::ApiGatewayBackendAlb);
@@ -271,13 +276,13 @@ fn usage_names_read_back_as_written() {
 #[test]
 fn certificate_type_rules_per_usage() {
     let table = [
-        ("PRIVATE", Usage::ApiGatewayEdge, false),
         ("IMPORTED", Usage::ApiGatewayEdge, true),
         ("PRIVATE", Usage::ApiGatewayBackendNlb, false),
         ("PRIVATE", Usage::ApiGatewayBackendAlb, false),
         ("IMPORTED", Usage::ApiGatewayBackendAlb, true),
         ("AMAZON_ISSUED", Usage::ApiGatewayBackendNlb, true),
         // AWS's documentation refuses none of these in writing
+        ("PRIVATE", Usage::ApiGatewayEdge, true),
         ("PRIVATE", Usage::ApiGatewayRegional, true),
         ("PRIVATE", Usage::ApiGatewayPrivate, true),
         ("PRIVATE", Usage::NlbTls, true),
@@ -298,7 +303,7 @@ fn certificate_type_rules_per_usage() {
         verdict(&private, &["app.corp.example.com"], Usage::ApiGatewayBackendNlb, 0).problems,
         vec![
             "is a PRIVATE certificate, but API_GATEWAY_BACKEND_NLB needs a certificate from a public authority API \
-             Gateway trusts (or the integration's tlsConfig insecureSkipVerification, REST APIs only)"
+             Gateway trusts"
                 .to_string()
         ]
     );

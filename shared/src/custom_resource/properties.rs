@@ -123,6 +123,11 @@ impl<'a> PropertyReader<'a> {
         }
     }
 
+    /// Whether the property was given (with any value but null).
+    pub fn is_set(&mut self, name: &'static str) -> bool {
+        self.value(name).is_some()
+    }
+
     /// A list of non-empty strings: a JSON array (as CloudFormation sends a list), or one
     /// comma-separated string.
     pub fn string_list(&mut self, name: &'static str) -> Option<Vec<String>> {
