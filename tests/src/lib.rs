@@ -27,14 +27,7 @@ pub fn free_port() -> u16 {
 /// which `sam build` packages (`DIR/NAME/bootstrap`, i.e. `target/lambda`).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
-        let dir_path = repo_root().join(dir.as_str()); // a relative dir is taken from the repository root
-        let path = [dir_path.join(name).join("bootstrap"), dir_path.join(name)]
-            .into_iter()
-            .find(|path| path.is_file())
-            .unwrap_or_else(|| {
-                panic!("neither {name}/bootstrap nor {name} found in {} (TOOLKIT_BIN_DIR)", dir_path.display())
-            });
-        return path;
+        return binary_in(&dir, name);
     }
     let status = std::process::Command::new(env!("CARGO"))
         .args(["build", "--quiet", "-p", name])
@@ -46,6 +39,34 @@ pub fn function_binary(name: &str) -> PathBuf {
     let path = target.join("debug").join(name);
     assert!(path.is_file(), "{} not found after cargo build -p {name}", path.display());
     path
+}
+
+/// A prebuilt binary in `dir` (a relative one is taken from the repository root): a cargo profile
+/// directory (`DIR/NAME`) or cargo-lambda's output (`DIR/NAME/bootstrap`).
+pub fn binary_in(dir: &str, name: &str) -> PathBuf {
+    let dir_path = repo_root().join(dir);
+    [dir_path.join(name).join("bootstrap"), dir_path.join(name)]
+        .into_iter()
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| panic!("neither {name}/bootstrap nor {name} found in {}", dir_path.display()))
+}
+
+/// Each function (its crate and binary) and its logical id in template.yaml, whose IAM policies hold it
+/// in the tests.
+pub const FUNCTIONS: &[(&str, &str)] = &[
+    ("vpc-link-waiter", "VpcLinkWaiterFunction"),
+    ("execute-api-disabler", "ExecuteApiDisablerFunction"),
+    ("certificate-validator", "CertificateValidatorFunction"),
+    ("target-group-sync", "TargetGroupSyncFunction"),
+];
+
+/// A function's logical id in template.yaml.
+pub fn logical_id(function: &str) -> &'static str {
+    FUNCTIONS
+        .iter()
+        .find(|(name, _)| *name == function)
+        .map(|(_, id)| *id)
+        .unwrap_or_else(|| panic!("no function {function}"))
 }
 
 pub fn wall_ms() -> u64 {

@@ -117,6 +117,46 @@ impl Drop for MotoServer {
     }
 }
 
+/// One AWS Query API call to moto, unsigned but for the SigV4 scope moto routes by (`service`): the
+/// fixtures' and the IAM proxy's own reads, held to no policy. The parameters are form-encoded here.
+pub async fn query(
+    http: &reqwest::Client,
+    endpoint: &str,
+    service: &str,
+    params: &[(&str, &str)],
+) -> reqwest::Result<(reqwest::StatusCode, String)> {
+    let body: Vec<String> = params.iter().map(|(name, value)| format!("{name}={}", form_encode(value))).collect();
+    let scope = format!(
+        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    );
+    let answer = http
+        .post(endpoint)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("authorization", scope)
+        .body(body.join("&"))
+        .send()
+        .await?;
+    let status = answer.status();
+    Ok((status, answer.text().await?))
+}
+
+/// Percent-encodes a form value (RFC 3986 unreserved characters kept).
+pub(crate) fn form_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// The text of the first `<tag>...</tag>` in `xml`.
+pub(crate) fn xml_value(xml: &str, tag: &str) -> Option<String> {
+    let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
+    let end = xml[start..].find(&format!("</{tag}>"))? + start;
+    Some(xml[start..end].to_string())
+}
+
 /// A private REST API as the toolkit's users build it: `ANY /{proxy+}` through a VPC link to an
 /// NLB, deployed to `stages`. Returns the API id and its proxy resource id.
 pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str]) -> (String, String) {

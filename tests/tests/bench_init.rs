@@ -11,12 +11,12 @@
 
 use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use toolkit_tests::certs::{self, Key};
 use toolkit_tests::lambda::LambdaEmulator;
 use toolkit_tests::moto::{self, MotoServer};
-use toolkit_tests::{cfn, ecs, function_binary, wait_for};
+use toolkit_tests::{binary_in, cfn, ecs, function_binary, logical_id, wait_for};
 
 const COLD_STARTS: usize = 20;
 /// Creates per binary (the same properties each time; every Create here may be repeated).
@@ -24,31 +24,14 @@ const REQUESTS: usize = 5;
 
 struct Function {
     name: &'static str,
-    logical_id: &'static str,
     event: &'static str,
 }
 
 const FUNCTIONS: &[Function] = &[
-    Function {
-        name: "vpc-link-waiter",
-        logical_id: "VpcLinkWaiterFunction",
-        event: include_str!("../../events/vpc-link-waiter/create.json"),
-    },
-    Function {
-        name: "execute-api-disabler",
-        logical_id: "ExecuteApiDisablerFunction",
-        event: include_str!("../../events/execute-api-disabler/create.json"),
-    },
-    Function {
-        name: "certificate-validator",
-        logical_id: "CertificateValidatorFunction",
-        event: include_str!("../../events/certificate-validator/create.json"),
-    },
-    Function {
-        name: "target-group-sync",
-        logical_id: "TargetGroupSyncFunction",
-        event: include_str!("../../events/target-group-sync/binding-create.json"),
-    },
+    Function { name: "vpc-link-waiter", event: include_str!("../../events/vpc-link-waiter/create.json") },
+    Function { name: "execute-api-disabler", event: include_str!("../../events/execute-api-disabler/create.json") },
+    Function { name: "certificate-validator", event: include_str!("../../events/certificate-validator/create.json") },
+    Function { name: "target-group-sync", event: include_str!("../../events/target-group-sync/binding-create.json") },
 ];
 
 /// Properties for a Create that succeeds against `moto`, after making what it needs there.
@@ -106,7 +89,7 @@ struct Running {
 impl Running {
     fn start(function: &Function, binary: &Path, moto: &MotoServer) -> Self {
         let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-        lambda.spawn(binary, &cfn::moto_env_for(moto, function.logical_id));
+        lambda.spawn(binary, &cfn::moto_env_for(moto, logical_id(function.name)));
         Self { lambda, handle: vec![], peak_rss_kib: None }
     }
 
@@ -142,14 +125,6 @@ fn zipped_size(binary: &Path) -> u64 {
     let output = std::process::Command::new("python3").args(["-c", script]).arg(binary).output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().parse().unwrap()
-}
-
-fn binary_in(dir: &str, name: &str) -> PathBuf {
-    let dir = toolkit_tests::repo_root().join(dir);
-    [dir.join(name).join("bootstrap"), dir.join(name)]
-        .into_iter()
-        .find(|path| path.is_file())
-        .unwrap_or_else(|| panic!("no {name} in {} (BENCH_BASELINE_DIR)", dir.display()))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,15 +12,7 @@ use serde_json::Value;
 use std::time::Duration;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
 use toolkit_tests::moto::MotoServer;
-use toolkit_tests::{cfn, function_binary};
-
-/// Each function and its logical id in template.yaml (whose IAM policies hold it).
-const FUNCTIONS: &[(&str, &str)] = &[
-    ("vpc-link-waiter", "VpcLinkWaiterFunction"),
-    ("execute-api-disabler", "ExecuteApiDisablerFunction"),
-    ("certificate-validator", "CertificateValidatorFunction"),
-    ("target-group-sync", "TargetGroupSyncFunction"),
-];
+use toolkit_tests::{FUNCTIONS, cfn, function_binary};
 
 /// The function's Timeout, as template.yaml sets it; a longer wait continues in a new invocation.
 const INVOCATION_TIMEOUT: Duration = Duration::from_secs(30);
