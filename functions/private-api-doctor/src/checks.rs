@@ -1,0 +1,358 @@
+//! Each hop's verdict, as a pure function of what was read. `aws.rs` (next) does the reading.
+
+use crate::report::Hop;
+
+/// The parts of an integration URI the chain depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntegrationUri {
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+}
+
+impl IntegrationUri {
+    /// `https://host[:port][/path]`; the port defaults to the scheme's. None when not http(s).
+    pub fn parse(uri: &str) -> Option<Self> {
+        let (scheme, rest) = uri.split_once("://")?;
+        let scheme = scheme.to_ascii_lowercase();
+        let default_port = match scheme.as_str() {
+            "https" => 443,
+            "http" => 80,
+            _ => return None,
+        };
+        let authority = rest.split(['/', '?']).next()?;
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (host, port.parse().ok()?),
+            None => (authority, default_port),
+        };
+        (!host.is_empty()).then(|| Self { scheme, host: host.to_ascii_lowercase(), port })
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.scheme == "https"
+    }
+}
+
+/// A VPC link as read (V1 from API Gateway, V2 from API Gateway V2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub id: String,
+    pub version: &'static str,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+pub fn vpc_link(id: &str, link: Option<&Link>) -> Hop {
+    let Some(link) = link else {
+        return Hop::fail(
+            "vpc-link",
+            format!("VPC link {id} not found (neither V1 nor V2)"),
+            "the integration names a link that does not exist: point it at an existing link and redeploy",
+        );
+    };
+    let evidence = format!(
+        "VPC link {} ({}) is {}{}",
+        link.id,
+        link.version,
+        link.status,
+        link.message.as_deref().filter(|m| !m.is_empty()).map(|m| format!(": {m}")).unwrap_or_default()
+    );
+    match link.status.as_str() {
+        "AVAILABLE" => Hop::ok("vpc-link", evidence),
+        "PENDING" => Hop::warn("vpc-link", evidence, "wait: a new link takes minutes to become AVAILABLE"),
+        "INACTIVE" => Hop::fail(
+            "vpc-link",
+            evidence,
+            "a V2 link unused for 60 days is INACTIVE: send a request through it or update it to wake it",
+        ),
+        _ => Hop::fail("vpc-link", evidence, "fix what the status message names, then delete and recreate the link"),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancer {
+    pub name: String,
+    /// `network` or `application`.
+    pub kind: String,
+    /// `active`, `provisioning`, `active_impaired`, `failed`.
+    pub state: String,
+    /// `internal` or `internet-facing`.
+    pub scheme: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    pub port: u16,
+    /// TCP, TLS, UDP, TCP_UDP (NLB); HTTP, HTTPS (ALB).
+    pub protocol: String,
+    pub certificate_arns: Vec<String>,
+    pub target_group_arns: Vec<String>,
+}
+
+/// The load balancer's state and scheme, and the listener on the URI's port (returned for the next
+/// hops) with a protocol that fits the URI's scheme.
+pub fn load_balancer<'a>(lb: &LoadBalancer, listeners: &'a [Listener], uri: &IntegrationUri) -> (Hop, Option<&'a Listener>) {
+    let name = &lb.name;
+    match lb.state.as_str() {
+        "active" => {}
+        "failed" => {
+            return (Hop::fail("load-balancer", format!("{name} is failed"), "recreate the load balancer"), None);
+        }
+        state => {
+            return (
+                Hop::fail("load-balancer", format!("{name} is {state}"), "wait until it is active, then check again"),
+                None,
+            );
+        }
+    }
+    let ports: Vec<String> = listeners.iter().map(|l| format!("{}/{}", l.port, l.protocol)).collect();
+    let Some(listener) = listeners.iter().find(|l| l.port == uri.port) else {
+        return (
+            Hop::fail(
+                "load-balancer",
+                format!("{name} has no listener on port {} (listeners: {})", uri.port, list_or_none(&ports)),
+                format!("add a listener on {} or change the integration URI's port", uri.port),
+            ),
+            None,
+        );
+    };
+    let evidence = format!("{name} ({}, {}, active), listener {}/{}", lb.kind, lb.scheme, listener.port, listener.protocol);
+    let tls_listener = matches!(listener.protocol.as_str(), "TLS" | "HTTPS");
+    let hop = if !uri.is_tls() && tls_listener {
+        Hop::fail(
+            "load-balancer",
+            evidence,
+            format!("the URI is http:// but the listener expects TLS: use https://{}:{}", uri.host, uri.port),
+        )
+    } else if uri.is_tls() && listener.protocol == "TCP" {
+        Hop::warn(
+            "load-balancer",
+            evidence,
+            "TLS passes through a TCP listener to the targets: their certificate must cover the URI's host",
+        )
+    } else if uri.is_tls() && !tls_listener {
+        Hop::fail(
+            "load-balancer",
+            evidence,
+            format!("the URI is https:// but the listener is {}: use a TLS or HTTPS listener", listener.protocol),
+        )
+    } else if lb.scheme != "internal" {
+        Hop::warn("load-balancer", evidence, "a private integration normally targets an internal load balancer")
+    } else {
+        Hop::ok("load-balancer", evidence)
+    };
+    (hop, Some(listener))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroup {
+    pub name: String,
+    pub protocol: String,
+    pub port: u16,
+    pub health_check: String,
+}
+
+/// The protocols a target group may have behind a listener's.
+fn fits(listener: &str, target_group: &str) -> bool {
+    match listener {
+        "TCP" => matches!(target_group, "TCP" | "TCP_UDP"),
+        "TLS" => matches!(target_group, "TCP" | "TLS"),
+        "HTTP" | "HTTPS" => matches!(target_group, "HTTP" | "HTTPS"),
+        other => other == target_group,
+    }
+}
+
+pub fn target_group(tg: &TargetGroup, listener: &Listener) -> Hop {
+    let evidence = format!(
+        "{} {}:{} behind listener {}/{}; health check {}",
+        tg.name, tg.protocol, tg.port, listener.port, listener.protocol, tg.health_check
+    );
+    if fits(&listener.protocol, &tg.protocol) {
+        Hop::ok("target-group", evidence)
+    } else {
+        Hop::fail(
+            "target-group",
+            evidence,
+            format!("a {} listener cannot forward to a {} target group: recreate it with a fitting protocol", listener.protocol, tg.protocol),
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub id: String,
+    pub port: u16,
+    /// healthy, initial, unhealthy, unused, draining, unavailable.
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Target {
+    fn line(&self) -> String {
+        let mut line = format!("{}:{} {}", self.id, self.port, self.state);
+        match (&self.reason, &self.description) {
+            (Some(reason), Some(description)) => line.push_str(&format!(" ({reason}: {description})")),
+            (Some(reason), None) => line.push_str(&format!(" ({reason})")),
+            _ => {}
+        }
+        line
+    }
+}
+
+/// What to do about the first unhealthy reason seen.
+fn advice(reason: Option<&str>) -> &'static str {
+    match reason {
+        Some("Target.Timeout") => "the health check timed out: the tasks' security group must admit the load balancer on the health check port",
+        Some("Target.ResponseCodeMismatch") => "the health check got an unexpected status: check the path and the matcher",
+        Some("Target.FailedHealthChecks") => "the target fails its health checks: check the container's logs",
+        Some("Target.NotInUse") | Some("Target.InvalidState") => "register targets in an AZ the load balancer has enabled, and running",
+        Some("Target.NotRegistered") => "register the tasks (ECS's loadBalancers or Custom::TargetGroupBinding)",
+        Some("Elb.InitialHealthChecking") | Some("Elb.RegistrationInProgress") => "wait for the first health checks",
+        _ => "see the reasons listed",
+    }
+}
+
+pub fn targets(targets: &[Target]) -> Hop {
+    if targets.is_empty() {
+        return Hop::fail("targets", "no target registered", advice(Some("Target.NotRegistered")));
+    }
+    let healthy = targets.iter().filter(|t| t.state == "healthy").count();
+    let others: Vec<&Target> = targets.iter().filter(|t| t.state != "healthy").collect();
+    let evidence = format!(
+        "{healthy} of {} healthy{}",
+        targets.len(),
+        if others.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", others.iter().map(|t| t.line()).collect::<Vec<_>>().join(", "))
+        }
+    );
+    let first_reason = others.iter().find_map(|t| t.reason.as_deref());
+    if others.is_empty() {
+        Hop::ok("targets", evidence)
+    } else if healthy > 0 || others.iter().all(|t| t.state == "initial") {
+        Hop::warn("targets", evidence, advice(first_reason))
+    } else {
+        Hop::fail("targets", evidence, advice(first_reason))
+    }
+}
+
+/// Running tasks against registered targets (IP targets), when the group is bound to a service.
+pub fn tasks(service: &str, running_ips: &[String], registered_ips: &[String]) -> Hop {
+    let unregistered: Vec<&str> =
+        running_ips.iter().filter(|ip| !registered_ips.contains(ip)).map(String::as_str).collect();
+    let stale: Vec<&str> = registered_ips.iter().filter(|ip| !running_ips.contains(ip)).map(String::as_str).collect();
+    let evidence = format!("service {service}: {} running, {} registered", running_ips.len(), registered_ips.len());
+    if running_ips.is_empty() {
+        return Hop::fail("tasks", evidence, "the service runs no task: check its events and desired count");
+    }
+    if unregistered.is_empty() && stale.is_empty() {
+        return Hop::ok("tasks", evidence);
+    }
+    let drift = [
+        (!unregistered.is_empty()).then(|| format!("running but not registered: {}", unregistered.join(", "))),
+        (!stale.is_empty()).then(|| format!("registered but not running: {}", stale.join(", "))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("; ");
+    let evidence = format!("{evidence}; {drift}");
+    let fix = "re-sync the target group (target-group-sync reconciles it on its schedule, or redeploy the service)";
+    if unregistered.len() == running_ips.len() { Hop::fail("tasks", evidence, fix) } else { Hop::warn("tasks", evidence, fix) }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() { "none".into() } else { items.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Verdict;
+
+    fn uri(text: &str) -> IntegrationUri {
+        IntegrationUri::parse(text).unwrap()
+    }
+
+    #[test]
+    fn integration_uris_read_scheme_host_and_port() {
+        assert_eq!(uri("https://API.internal.example.com/orders"), IntegrationUri { scheme: "https".into(), host: "api.internal.example.com".into(), port: 443 });
+        assert_eq!(uri("http://nlb.local:8080/{proxy}").port, 8080);
+        assert_eq!(IntegrationUri::parse("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/x/y"), None);
+        assert_eq!(IntegrationUri::parse("https://host:notaport/"), None);
+    }
+
+    #[test]
+    fn link_states() {
+        let link = |status: &str| Link { id: "abc".into(), version: "V1", status: status.into(), message: Some("NLB is not in active state".into()) };
+        assert_eq!(vpc_link("abc", Some(&link("AVAILABLE"))).verdict, Verdict::Ok);
+        assert_eq!(vpc_link("abc", Some(&link("PENDING"))).verdict, Verdict::Warn);
+        let failed = vpc_link("abc", Some(&link("FAILED")));
+        assert_eq!(failed.verdict, Verdict::Fail);
+        assert_eq!(failed.evidence, "VPC link abc (V1) is FAILED: NLB is not in active state");
+        assert_eq!(vpc_link("abc", None).verdict, Verdict::Fail);
+    }
+
+    fn nlb(state: &str) -> LoadBalancer {
+        LoadBalancer { name: "internal-nlb".into(), kind: "network".into(), state: state.into(), scheme: "internal".into() }
+    }
+
+    fn listener(port: u16, protocol: &str) -> Listener {
+        Listener { port, protocol: protocol.into(), certificate_arns: vec![], target_group_arns: vec!["tg".into()] }
+    }
+
+    #[test]
+    fn load_balancer_state_listener_port_and_protocol() {
+        let listeners = [listener(443, "TLS"), listener(80, "TCP")];
+        let (hop, found) = load_balancer(&nlb("active"), &listeners, &uri("https://api.internal"));
+        assert_eq!((hop.verdict, found.map(|l| l.port)), (Verdict::Ok, Some(443)));
+        assert_eq!(load_balancer(&nlb("provisioning"), &listeners, &uri("https://x")).0.verdict, Verdict::Fail);
+        let (no_port, none) = load_balancer(&nlb("active"), &listeners, &uri("https://x:8443"));
+        assert_eq!((no_port.verdict, none), (Verdict::Fail, None));
+        assert_eq!(no_port.evidence, "internal-nlb has no listener on port 8443 (listeners: 443/TLS, 80/TCP)");
+        assert_eq!(load_balancer(&nlb("active"), &listeners, &uri("http://x:443")).0.verdict, Verdict::Fail, "plain HTTP to TLS");
+        assert_eq!(load_balancer(&nlb("active"), &listeners, &uri("https://x:80")).0.verdict, Verdict::Warn, "TLS passthrough");
+        let mut public = nlb("active");
+        public.scheme = "internet-facing".into();
+        assert_eq!(load_balancer(&public, &listeners, &uri("https://x")).0.verdict, Verdict::Warn);
+    }
+
+    #[test]
+    fn target_group_protocol_must_fit_the_listener() {
+        let tg = |protocol: &str| TargetGroup { name: "web".into(), protocol: protocol.into(), port: 8443, health_check: "HTTPS /health".into() };
+        assert_eq!(target_group(&tg("TCP"), &listener(443, "TLS")).verdict, Verdict::Ok);
+        assert_eq!(target_group(&tg("TLS"), &listener(443, "TLS")).verdict, Verdict::Ok);
+        assert_eq!(target_group(&tg("HTTP"), &listener(443, "TLS")).verdict, Verdict::Fail);
+        assert_eq!(target_group(&tg("HTTPS"), &listener(443, "HTTPS")).verdict, Verdict::Ok);
+    }
+
+    fn target(state: &str, reason: Option<&str>) -> Target {
+        Target { id: "10.0.1.5".into(), port: 443, state: state.into(), reason: reason.map(str::to_string), description: None }
+    }
+
+    #[test]
+    fn target_health() {
+        assert_eq!(targets(&[]).verdict, Verdict::Fail);
+        assert_eq!(targets(&[target("healthy", None)]).verdict, Verdict::Ok);
+        assert_eq!(targets(&[target("initial", Some("Elb.InitialHealthChecking"))]).verdict, Verdict::Warn);
+        let mixed = targets(&[target("healthy", None), target("draining", Some("Target.DeregistrationInProgress"))]);
+        assert_eq!(mixed.verdict, Verdict::Warn);
+        let down = targets(&[target("unhealthy", Some("Target.Timeout")), target("unused", Some("Target.NotInUse"))]);
+        assert_eq!(down.verdict, Verdict::Fail);
+        assert!(down.evidence.starts_with("0 of 2 healthy; 10.0.1.5:443 unhealthy (Target.Timeout)"), "{}", down.evidence);
+        assert!(down.fix.contains("security group"), "{}", down.fix);
+    }
+
+    #[test]
+    fn task_drift_is_named() {
+        let ips = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(tasks("web", &ips(&["a", "b"]), &ips(&["a", "b"])).verdict, Verdict::Ok);
+        let drift = tasks("web", &ips(&["a", "b"]), &ips(&["a", "c"]));
+        assert_eq!(drift.verdict, Verdict::Warn);
+        assert!(drift.evidence.ends_with("running but not registered: b; registered but not running: c"), "{}", drift.evidence);
+        assert_eq!(tasks("web", &ips(&["a"]), &ips(&[])).verdict, Verdict::Fail);
+        assert_eq!(tasks("web", &ips(&[]), &ips(&["a"])).verdict, Verdict::Fail);
+    }
+}
