@@ -263,6 +263,51 @@ pub fn tasks(service: &str, running_ips: &[String], registered_ips: &[String]) -
     if unregistered.len() == running_ips.len() { Hop::fail("tasks", evidence, fix) } else { Hop::warn("tasks", evidence, fix) }
 }
 
+/// What TestInvokeMethod answered: the status, the latency, and its execution log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestInvoke {
+    pub status: u16,
+    pub latency_ms: i64,
+    pub log: String,
+}
+
+/// Log lines that explain an integration failure, and what to do about each. (API Gateway's
+/// execution log words them this way; the first line that matches is the evidence.)
+const LOG_CAUSES: &[(&str, &str)] = &[
+    ("does not match the certificate subject", "the listener's certificate must cover the integration URI's host"),
+    ("SSLEngine problem", "the backend's certificate is not trusted by API Gateway (a private CA or self-signed one), or its chain is incomplete"),
+    ("PKIX path building failed", "the backend's certificate is not trusted by API Gateway: use one from a public authority"),
+    ("timed out", "the backend did not answer in time: check the targets' health and security groups, and the integration timeout"),
+    ("Connection refused", "nothing listens on the target port: check the container port and the target group port"),
+    ("VpcLink", "the VPC link cannot reach the load balancer: check the link's status"),
+    ("Execution failed", "see the execution log line"),
+];
+
+/// The request hop: the status against what is expected, with the log line that explains a failure.
+pub fn request(method: &str, path: &str, answer: &TestInvoke, expect: Option<u16>) -> Hop {
+    let expected = match expect {
+        Some(status) => answer.status == status,
+        None => (200..400).contains(&answer.status),
+    };
+    let mut evidence = format!("{method} {path} -> {} in {} ms", answer.status, answer.latency_ms);
+    if expected {
+        return Hop::ok("request", evidence);
+    }
+    let cause = answer
+        .log
+        .lines()
+        .find_map(|line| LOG_CAUSES.iter().find(|(needle, _)| line.contains(needle)).map(|(_, fix)| (line.trim(), *fix)));
+    let fix = match cause {
+        Some((line, fix)) => {
+            evidence.push_str(&format!("; log: {line}"));
+            fix.to_string()
+        }
+        None if answer.status == 403 => "403 from API Gateway itself: no method for this path, or the resource policy refuses".to_string(),
+        None => format!("expected {}", expect.map_or("a 2xx or 3xx".to_string(), |s| s.to_string())),
+    };
+    Hop::fail("request", evidence, fix)
+}
+
 fn list_or_none(items: &[String]) -> String {
     if items.is_empty() { "none".into() } else { items.join(", ") }
 }
@@ -343,6 +388,24 @@ mod tests {
         assert_eq!(down.verdict, Verdict::Fail);
         assert!(down.evidence.starts_with("0 of 2 healthy; 10.0.1.5:443 unhealthy (Target.Timeout)"), "{}", down.evidence);
         assert!(down.fix.contains("security group"), "{}", down.fix);
+    }
+
+    #[test]
+    fn a_failed_request_is_explained_by_its_log_line() {
+        let ok = TestInvoke { status: 200, latency_ms: 35, log: String::new() };
+        assert_eq!(request("GET", "/orders", &ok, None).verdict, Verdict::Ok);
+        assert_eq!(request("GET", "/orders", &ok, Some(201)).verdict, Verdict::Fail);
+        let log = "Sending request to https://api.internal.example.com/orders\n\
+                   Execution failed due to configuration error: Host name 'api.internal.example.com' does not match the certificate subject provided by the peer (CN=other.example.com)\n\
+                   Method completed with status: 500";
+        let bad = request("GET", "/orders", &TestInvoke { status: 500, latency_ms: 120, log: log.into() }, None);
+        assert_eq!(bad.verdict, Verdict::Fail);
+        assert!(bad.evidence.contains("does not match the certificate subject"), "{}", bad.evidence);
+        assert!(bad.fix.contains("cover the integration URI's host"), "{}", bad.fix);
+        let timeout = TestInvoke { status: 504, latency_ms: 29_000, log: "Execution failed due to a timeout error".into() };
+        assert!(request("GET", "/", &timeout, None).fix.contains("did not answer in time"));
+        let forbidden = TestInvoke { status: 403, latency_ms: 3, log: String::new() };
+        assert!(request("GET", "/nope", &forbidden, None).fix.starts_with("403 from API Gateway"));
     }
 
     #[test]
