@@ -33,6 +33,102 @@ impl IntegrationUri {
     }
 }
 
+/// A custom domain name as read (DomainName or DomainNameV2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    pub name: String,
+    /// REGIONAL, EDGE or PRIVATE.
+    pub endpoint_type: String,
+    /// Where its DNS record must point: the regional domain name or the CloudFront distribution;
+    /// None for a PRIVATE domain (reached through an execute-api VPC endpoint).
+    pub target: Option<String>,
+}
+
+/// A Route 53 record for the domain: an alias target or the values of a CNAME.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub zone: String,
+    pub record_type: String,
+    pub points_to: String,
+}
+
+/// DNS names as compared: case folded, trailing dot and an alias's `dualstack.` prefix dropped.
+fn dns(name: &str) -> String {
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name.strip_prefix("dualstack.").map(str::to_string).unwrap_or(name)
+}
+
+pub fn domain(domain: &Domain, records: &[Record]) -> Hop {
+    let shown: Vec<String> =
+        records.iter().map(|r| format!("{} {} -> {}", r.zone, r.record_type, r.points_to.trim_end_matches('.'))).collect();
+    let evidence = format!("{} ({}); records: {}", domain.name, domain.endpoint_type, list_or_none(&shown));
+    let Some(target) = &domain.target else {
+        // PRIVATE: the name resolves to the execute-api VPC endpoint inside the VPC.
+        return if records.iter().any(|r| dns(&r.points_to).contains(".vpce.amazonaws.com") || dns(&r.points_to).starts_with("vpce-")) {
+            Hop::ok("domain", evidence)
+        } else {
+            Hop::warn(
+                "domain",
+                evidence,
+                "a private domain needs a record in a private hosted zone pointing at the execute-api VPC endpoint",
+            )
+        };
+    };
+    if records.is_empty() {
+        return Hop::fail(
+            "domain",
+            evidence,
+            format!("create an A alias (or CNAME) for {} pointing at {}", domain.name, target.trim_end_matches('.')),
+        );
+    }
+    if records.iter().any(|r| dns(&r.points_to) == dns(target)) {
+        Hop::ok("domain", evidence)
+    } else {
+        Hop::fail("domain", evidence, format!("point the record at {}", target.trim_end_matches('.')))
+    }
+}
+
+/// A base path mapping (or routing rule, reduced to the same): the base path, `(none)` as empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub base_path: String,
+    pub rest_api_id: String,
+    pub stage: String,
+}
+
+/// The mapping a path goes through (the longest matching base path), and the path the API sees.
+pub fn mapping<'a>(domain: &str, mappings: &'a [Mapping], path: &str) -> (Hop, Option<(&'a Mapping, String)>) {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let chosen = mappings
+        .iter()
+        .filter(|m| {
+            let base: Vec<&str> = m.base_path.split('/').filter(|s| !s.is_empty() && *s != "(none)").collect();
+            segments.starts_with(&base)
+        })
+        .max_by_key(|m| m.base_path.split('/').filter(|s| !s.is_empty() && *s != "(none)").count());
+    let listed: Vec<String> = mappings
+        .iter()
+        .map(|m| format!("/{} -> {}/{}", m.base_path.trim_matches('/').replace("(none)", ""), m.rest_api_id, m.stage))
+        .collect();
+    let Some(chosen) = chosen else {
+        return (
+            Hop::fail(
+                "mapping",
+                format!("no mapping of {domain} takes {path} (mappings: {})", list_or_none(&listed)),
+                "add a base path mapping for it, or call a mapped path",
+            ),
+            None,
+        );
+    };
+    let base_len = chosen.base_path.split('/').filter(|s| !s.is_empty() && *s != "(none)").count();
+    let rest = format!("/{}", segments[base_len..].join("/"));
+    let hop = Hop::ok(
+        "mapping",
+        format!("{path} -> API {} stage {} as {rest}", chosen.rest_api_id, chosen.stage),
+    );
+    (hop, Some((chosen, rest)))
+}
+
 /// A VPC link as read (V1 from API Gateway, V2 from API Gateway V2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -327,6 +423,39 @@ mod tests {
         assert_eq!(uri("http://nlb.local:8080/{proxy}").port, 8080);
         assert_eq!(IntegrationUri::parse("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/x/y"), None);
         assert_eq!(IntegrationUri::parse("https://host:notaport/"), None);
+    }
+
+    #[test]
+    fn domain_records_must_point_at_the_domain_s_target() {
+        let regional = Domain {
+            name: "api.example.com".into(),
+            endpoint_type: "REGIONAL".into(),
+            target: Some("d-abc123.execute-api.us-east-1.amazonaws.com".into()),
+        };
+        let record = |to: &str| Record { zone: "Z1".into(), record_type: "A".into(), points_to: to.into() };
+        assert_eq!(domain(&regional, &[record("D-ABC123.execute-api.us-east-1.amazonaws.com.")]).verdict, Verdict::Ok);
+        assert_eq!(domain(&regional, &[record("dualstack.d-abc123.execute-api.us-east-1.amazonaws.com")]).verdict, Verdict::Ok);
+        let elsewhere = domain(&regional, &[record("d-old999.execute-api.us-east-1.amazonaws.com")]);
+        assert_eq!(elsewhere.verdict, Verdict::Fail);
+        assert_eq!(elsewhere.fix, "point the record at d-abc123.execute-api.us-east-1.amazonaws.com");
+        assert_eq!(domain(&regional, &[]).verdict, Verdict::Fail);
+        let private = Domain { name: "api.internal".into(), endpoint_type: "PRIVATE".into(), target: None };
+        assert_eq!(domain(&private, &[record("vpce-0abc-xyz.execute-api.us-east-1.vpce.amazonaws.com")]).verdict, Verdict::Ok);
+        assert_eq!(domain(&private, &[]).verdict, Verdict::Warn);
+    }
+
+    #[test]
+    fn the_longest_base_path_takes_the_request() {
+        let m = |base: &str, api: &str| Mapping { base_path: base.into(), rest_api_id: api.into(), stage: "prod".into() };
+        let mappings = [m("(none)", "root"), m("orders", "orders-api"), m("orders/v2", "orders-v2")];
+        let take = |path: &str| mapping("api.example.com", &mappings, path).1.map(|(m, rest)| (m.rest_api_id.clone(), rest));
+        assert_eq!(take("/orders/v2/42"), Some(("orders-v2".into(), "/42".into())));
+        assert_eq!(take("/orders/1"), Some(("orders-api".into(), "/1".into())));
+        assert_eq!(take("/"), Some(("root".into(), "/".into())));
+        assert_eq!(take("/ordersx"), Some(("root".into(), "/ordersx".into())), "whole segments only");
+        let only_orders = [m("orders", "orders-api")];
+        let (hop, none) = mapping("api.example.com", &only_orders, "/health");
+        assert_eq!((hop.verdict, none), (Verdict::Fail, None));
     }
 
     #[test]
