@@ -1,6 +1,7 @@
 //! Each hop's verdict, as a pure function of what was read. `aws.rs` (next) does the reading.
 
 use crate::report::Hop;
+use crate::routes::Route;
 
 /// The parts of an integration URI the chain depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,6 +128,90 @@ pub fn mapping<'a>(domain: &str, mappings: &'a [Mapping], path: &str) -> (Hop, O
         format!("{path} -> API {} stage {} as {rest}", chosen.rest_api_id, chosen.stage),
     );
     (hop, Some((chosen, rest)))
+}
+
+/// A stage as read: its deployment, when it has one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stage {
+    pub name: String,
+    pub deployment_id: Option<String>,
+}
+
+pub fn stage(api_id: &str, name: &str, found: Option<&Stage>) -> Hop {
+    match found {
+        None => Hop::fail("stage", format!("API {api_id} has no stage {name}"), "deploy the API to that stage, or fix the mapping"),
+        Some(Stage { deployment_id: None, .. }) => {
+            Hop::fail("stage", format!("stage {name} of API {api_id} has no deployment"), "create a deployment for the stage")
+        }
+        Some(Stage { deployment_id: Some(id), .. }) => Hop::ok("stage", format!("stage {name} of API {api_id}, deployment {id}")),
+    }
+}
+
+/// A method's integration as read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Integration {
+    /// HTTP, HTTP_PROXY, AWS, AWS_PROXY, MOCK.
+    pub integration_type: String,
+    /// INTERNET or VPC_LINK.
+    pub connection_type: String,
+    /// The VPC link's id (V1 or V2).
+    pub connection_id: Option<String>,
+    /// A VPC link V2 integration's load balancer (or listener) ARN.
+    pub integration_target: Option<String>,
+    pub uri: Option<String>,
+}
+
+/// The method that answers the path, and its integration's URI (for the next hops).
+pub fn integration(method: &str, path: &str, route: &Route<'_>, found: Option<&Integration>) -> (Hop, Option<IntegrationUri>) {
+    let resource = match route {
+        Route::NoResource => {
+            return (
+                Hop::fail("integration", format!("no resource matches {path}"), "add the resource, or a /{proxy+} resource (and a method on / for the root)"),
+                None,
+            );
+        }
+        Route::NoMethod { resource } => {
+            return (
+                Hop::fail(
+                    "integration",
+                    format!("resource {} has no {method} method (nor ANY): API Gateway answers 403", resource.path),
+                    format!("add {method} or ANY on {}, then deploy", resource.path),
+                ),
+                None,
+            );
+        }
+        Route::Found { resource, method } => format!("{method} {}", resource.path),
+    };
+    let Some(integration) = found else {
+        return (Hop::fail("integration", format!("{resource} has no integration"), "add the integration, then deploy"), None);
+    };
+    let uri = integration.uri.as_deref().and_then(IntegrationUri::parse);
+    let mut evidence = format!(
+        "{resource}: {} over {}{}",
+        integration.integration_type,
+        integration.connection_type,
+        integration.connection_id.as_deref().map(|id| format!(" {id}")).unwrap_or_default()
+    );
+    if let Some(target) = &integration.integration_target {
+        evidence.push_str(&format!(" to {target}"));
+    }
+    if let Some(uri) = &uri {
+        evidence.push_str(&format!(", {}://{}:{}", uri.scheme, uri.host, uri.port));
+    }
+    let hop = if integration.connection_type != "VPC_LINK" {
+        Hop::warn("integration", evidence, "not a private integration: the hops after this one are not checked")
+    } else if integration.connection_id.is_none() {
+        Hop::fail("integration", evidence, "a VPC_LINK integration needs its connectionId (the VPC link)")
+    } else if uri.is_none() {
+        Hop::fail(
+            "integration",
+            evidence,
+            "the integration URI must be http(s)://host[:port]: API Gateway verifies TLS against that host",
+        )
+    } else {
+        Hop::ok("integration", evidence)
+    };
+    (hop, uri)
 }
 
 /// A VPC link as read (V1 from API Gateway, V2 from API Gateway V2).
@@ -456,6 +541,33 @@ mod tests {
         let only_orders = [m("orders", "orders-api")];
         let (hop, none) = mapping("api.example.com", &only_orders, "/health");
         assert_eq!((hop.verdict, none), (Verdict::Fail, None));
+    }
+
+    #[test]
+    fn stage_and_integration() {
+        assert_eq!(stage("api1", "prod", None).verdict, Verdict::Fail);
+        assert_eq!(stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None })).verdict, Verdict::Fail);
+        assert_eq!(stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()) })).verdict, Verdict::Ok);
+
+        let resource = crate::routes::Resource { path: "/{proxy+}".into(), methods: vec!["ANY".into()] };
+        let found = Route::Found { resource: &resource, method: "ANY".into() };
+        let private = Integration {
+            integration_type: "HTTP_PROXY".into(),
+            connection_type: "VPC_LINK".into(),
+            connection_id: Some("abc".into()),
+            integration_target: None,
+            uri: Some("https://api.internal.example.com/{proxy}".into()),
+        };
+        let (hop, uri) = integration("GET", "/orders", &found, Some(&private));
+        assert_eq!(hop.verdict, Verdict::Ok, "{}", hop.evidence);
+        assert_eq!(uri.unwrap().host, "api.internal.example.com");
+        let mut no_link = private.clone();
+        no_link.connection_id = None;
+        assert_eq!(integration("GET", "/orders", &found, Some(&no_link)).0.verdict, Verdict::Fail);
+        assert_eq!(integration("GET", "/orders", &found, None).0.verdict, Verdict::Fail);
+        assert_eq!(integration("GET", "/orders", &Route::NoResource, None).0.verdict, Verdict::Fail);
+        let missing = Route::NoMethod { resource: &resource };
+        assert!(integration("GET", "/", &missing, None).0.evidence.contains("answers 403"));
     }
 
     #[test]
