@@ -60,12 +60,17 @@ fn dns(name: &str) -> String {
 }
 
 pub fn domain(domain: &Domain, records: &[Record]) -> Hop {
-    let shown: Vec<String> =
-        records.iter().map(|r| format!("{} {} -> {}", r.zone, r.record_type, r.points_to.trim_end_matches('.'))).collect();
+    let shown: Vec<String> = records
+        .iter()
+        .map(|r| format!("{} {} -> {}", r.zone, r.record_type, r.points_to.trim_end_matches('.')))
+        .collect();
     let evidence = format!("{} ({}); records: {}", domain.name, domain.endpoint_type, list_or_none(&shown));
     let Some(target) = &domain.target else {
         // PRIVATE: the name resolves to the execute-api VPC endpoint inside the VPC.
-        return if records.iter().any(|r| dns(&r.points_to).contains(".vpce.amazonaws.com") || dns(&r.points_to).starts_with("vpce-")) {
+        return if records
+            .iter()
+            .any(|r| dns(&r.points_to).contains(".vpce.amazonaws.com") || dns(&r.points_to).starts_with("vpce-"))
+        {
             Hop::ok("domain", evidence)
         } else {
             Hop::warn(
@@ -123,10 +128,7 @@ pub fn mapping<'a>(domain: &str, mappings: &'a [Mapping], path: &str) -> (Hop, O
     };
     let base_len = chosen.base_path.split('/').filter(|s| !s.is_empty() && *s != "(none)").count();
     let rest = format!("/{}", segments[base_len..].join("/"));
-    let hop = Hop::ok(
-        "mapping",
-        format!("{path} -> API {} stage {} as {rest}", chosen.rest_api_id, chosen.stage),
-    );
+    let hop = Hop::ok("mapping", format!("{path} -> API {} stage {} as {rest}", chosen.rest_api_id, chosen.stage));
     (hop, Some((chosen, rest)))
 }
 
@@ -139,11 +141,19 @@ pub struct Stage {
 
 pub fn stage(api_id: &str, name: &str, found: Option<&Stage>) -> Hop {
     match found {
-        None => Hop::fail("stage", format!("API {api_id} has no stage {name}"), "deploy the API to that stage, or fix the mapping"),
-        Some(Stage { deployment_id: None, .. }) => {
-            Hop::fail("stage", format!("stage {name} of API {api_id} has no deployment"), "create a deployment for the stage")
+        None => Hop::fail(
+            "stage",
+            format!("API {api_id} has no stage {name}"),
+            "deploy the API to that stage, or fix the mapping",
+        ),
+        Some(Stage { deployment_id: None, .. }) => Hop::fail(
+            "stage",
+            format!("stage {name} of API {api_id} has no deployment"),
+            "create a deployment for the stage",
+        ),
+        Some(Stage { deployment_id: Some(id), .. }) => {
+            Hop::ok("stage", format!("stage {name} of API {api_id}, deployment {id}"))
         }
-        Some(Stage { deployment_id: Some(id), .. }) => Hop::ok("stage", format!("stage {name} of API {api_id}, deployment {id}")),
     }
 }
 
@@ -162,11 +172,20 @@ pub struct Integration {
 }
 
 /// The method that answers the path, and its integration's URI (for the next hops).
-pub fn integration(method: &str, path: &str, route: &Route<'_>, found: Option<&Integration>) -> (Hop, Option<IntegrationUri>) {
+pub fn integration(
+    method: &str,
+    path: &str,
+    route: &Route<'_>,
+    found: Option<&Integration>,
+) -> (Hop, Option<IntegrationUri>) {
     let resource = match route {
         Route::NoResource => {
             return (
-                Hop::fail("integration", format!("no resource matches {path}"), "add the resource, or a /{proxy+} resource (and a method on / for the root)"),
+                Hop::fail(
+                    "integration",
+                    format!("no resource matches {path}"),
+                    "add the resource, or a /{proxy+} resource (and a method on / for the root)",
+                ),
                 None,
             );
         }
@@ -183,7 +202,10 @@ pub fn integration(method: &str, path: &str, route: &Route<'_>, found: Option<&I
         Route::Found { resource, method } => format!("{method} {}", resource.path),
     };
     let Some(integration) = found else {
-        return (Hop::fail("integration", format!("{resource} has no integration"), "add the integration, then deploy"), None);
+        return (
+            Hop::fail("integration", format!("{resource} has no integration"), "add the integration, then deploy"),
+            None,
+        );
     };
     let uri = integration.uri.as_deref().and_then(IntegrationUri::parse);
     let mut evidence = format!(
@@ -272,7 +294,11 @@ pub struct Listener {
 
 /// The load balancer's state and scheme, and the listener on the URI's port (returned for the next
 /// hops) with a protocol that fits the URI's scheme.
-pub fn load_balancer<'a>(lb: &LoadBalancer, listeners: &'a [Listener], uri: &IntegrationUri) -> (Hop, Option<&'a Listener>) {
+pub fn load_balancer<'a>(
+    lb: &LoadBalancer,
+    listeners: &'a [Listener],
+    uri: &IntegrationUri,
+) -> (Hop, Option<&'a Listener>) {
     let name = &lb.name;
     match lb.state.as_str() {
         "active" => {}
@@ -297,7 +323,8 @@ pub fn load_balancer<'a>(lb: &LoadBalancer, listeners: &'a [Listener], uri: &Int
             None,
         );
     };
-    let evidence = format!("{name} ({}, {}, active), listener {}/{}", lb.kind, lb.scheme, listener.port, listener.protocol);
+    let evidence =
+        format!("{name} ({}, {}, active), listener {}/{}", lb.kind, lb.scheme, listener.port, listener.protocol);
     let tls_listener = matches!(listener.protocol.as_str(), "TLS" | "HTTPS");
     let hop = if !uri.is_tls() && tls_listener {
         Hop::fail(
@@ -354,7 +381,10 @@ pub fn target_group(tg: &TargetGroup, listener: &Listener) -> Hop {
         Hop::fail(
             "target-group",
             evidence,
-            format!("a {} listener cannot forward to a {} target group: recreate it with a fitting protocol", listener.protocol, tg.protocol),
+            format!(
+                "a {} listener cannot forward to a {} target group: recreate it with a fitting protocol",
+                listener.protocol, tg.protocol
+            ),
         )
     }
 }
@@ -384,10 +414,16 @@ impl Target {
 /// What to do about the first unhealthy reason seen.
 fn advice(reason: Option<&str>) -> &'static str {
     match reason {
-        Some("Target.Timeout") => "the health check timed out: the tasks' security group must admit the load balancer on the health check port",
-        Some("Target.ResponseCodeMismatch") => "the health check got an unexpected status: check the path and the matcher",
+        Some("Target.Timeout") => {
+            "the health check timed out: the tasks' security group must admit the load balancer on the health check port"
+        }
+        Some("Target.ResponseCodeMismatch") => {
+            "the health check got an unexpected status: check the path and the matcher"
+        }
         Some("Target.FailedHealthChecks") => "the target fails its health checks: check the container's logs",
-        Some("Target.NotInUse") | Some("Target.InvalidState") => "register targets in an AZ the load balancer has enabled, and running",
+        Some("Target.NotInUse") | Some("Target.InvalidState") => {
+            "register targets in an AZ the load balancer has enabled, and running"
+        }
         Some("Target.NotRegistered") => "register the tasks (ECS's loadBalancers or Custom::TargetGroupBinding)",
         Some("Elb.InitialHealthChecking") | Some("Elb.RegistrationInProgress") => "wait for the first health checks",
         _ => "see the reasons listed",
@@ -441,7 +477,11 @@ pub fn tasks(service: &str, running_ips: &[String], registered_ips: &[String]) -
     .join("; ");
     let evidence = format!("{evidence}; {drift}");
     let fix = "re-sync the target group (target-group-sync reconciles it on its schedule, or redeploy the service)";
-    if unregistered.len() == running_ips.len() { Hop::fail("tasks", evidence, fix) } else { Hop::warn("tasks", evidence, fix) }
+    if unregistered.len() == running_ips.len() {
+        Hop::fail("tasks", evidence, fix)
+    } else {
+        Hop::warn("tasks", evidence, fix)
+    }
 }
 
 /// What TestInvokeMethod answered: the status, the latency, and its execution log.
@@ -456,9 +496,22 @@ pub struct TestInvoke {
 /// execution log words them this way; the first line that matches is the evidence.)
 const LOG_CAUSES: &[(&str, &str)] = &[
     ("does not match the certificate subject", "the listener's certificate must cover the integration URI's host"),
-    ("SSLEngine problem", "the backend's certificate is not trusted by API Gateway (a private CA or self-signed one), or its chain is incomplete"),
-    ("PKIX path building failed", "the backend's certificate is not trusted by API Gateway: use one from a public authority"),
-    ("timed out", "the backend did not answer in time: check the targets' health and security groups, and the integration timeout"),
+    (
+        "SSLEngine problem",
+        "the backend's certificate is not trusted by API Gateway (a private CA or self-signed one), or its chain is incomplete",
+    ),
+    (
+        "PKIX path building failed",
+        "the backend's certificate is not trusted by API Gateway: use one from a public authority",
+    ),
+    (
+        "timed out",
+        "the backend did not answer in time: check the targets' health and security groups, and the integration timeout",
+    ),
+    (
+        "timeout",
+        "the backend did not answer in time: check the targets' health and security groups, and the integration timeout",
+    ),
     ("Connection refused", "nothing listens on the target port: check the container port and the target group port"),
     ("VpcLink", "the VPC link cannot reach the load balancer: check the link's status"),
     ("Execution failed", "see the execution log line"),
@@ -474,16 +527,17 @@ pub fn request(method: &str, path: &str, answer: &TestInvoke, expect: Option<u16
     if expected {
         return Hop::ok("request", evidence);
     }
-    let cause = answer
-        .log
-        .lines()
-        .find_map(|line| LOG_CAUSES.iter().find(|(needle, _)| line.contains(needle)).map(|(_, fix)| (line.trim(), *fix)));
+    let cause = answer.log.lines().find_map(|line| {
+        LOG_CAUSES.iter().find(|(needle, _)| line.contains(needle)).map(|(_, fix)| (line.trim(), *fix))
+    });
     let fix = match cause {
         Some((line, fix)) => {
             evidence.push_str(&format!("; log: {line}"));
             fix.to_string()
         }
-        None if answer.status == 403 => "403 from API Gateway itself: no method for this path, or the resource policy refuses".to_string(),
+        None if answer.status == 403 => {
+            "403 from API Gateway itself: no method for this path, or the resource policy refuses".to_string()
+        }
         None => format!("expected {}", expect.map_or("a 2xx or 3xx".to_string(), |s| s.to_string())),
     };
     Hop::fail("request", evidence, fix)
@@ -504,7 +558,10 @@ mod tests {
 
     #[test]
     fn integration_uris_read_scheme_host_and_port() {
-        assert_eq!(uri("https://API.internal.example.com/orders"), IntegrationUri { scheme: "https".into(), host: "api.internal.example.com".into(), port: 443 });
+        assert_eq!(
+            uri("https://API.internal.example.com/orders"),
+            IntegrationUri { scheme: "https".into(), host: "api.internal.example.com".into(), port: 443 }
+        );
         assert_eq!(uri("http://nlb.local:8080/{proxy}").port, 8080);
         assert_eq!(IntegrationUri::parse("arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/net/x/y"), None);
         assert_eq!(IntegrationUri::parse("https://host:notaport/"), None);
@@ -519,21 +576,29 @@ mod tests {
         };
         let record = |to: &str| Record { zone: "Z1".into(), record_type: "A".into(), points_to: to.into() };
         assert_eq!(domain(&regional, &[record("D-ABC123.execute-api.us-east-1.amazonaws.com.")]).verdict, Verdict::Ok);
-        assert_eq!(domain(&regional, &[record("dualstack.d-abc123.execute-api.us-east-1.amazonaws.com")]).verdict, Verdict::Ok);
+        assert_eq!(
+            domain(&regional, &[record("dualstack.d-abc123.execute-api.us-east-1.amazonaws.com")]).verdict,
+            Verdict::Ok
+        );
         let elsewhere = domain(&regional, &[record("d-old999.execute-api.us-east-1.amazonaws.com")]);
         assert_eq!(elsewhere.verdict, Verdict::Fail);
         assert_eq!(elsewhere.fix, "point the record at d-abc123.execute-api.us-east-1.amazonaws.com");
         assert_eq!(domain(&regional, &[]).verdict, Verdict::Fail);
         let private = Domain { name: "api.internal".into(), endpoint_type: "PRIVATE".into(), target: None };
-        assert_eq!(domain(&private, &[record("vpce-0abc-xyz.execute-api.us-east-1.vpce.amazonaws.com")]).verdict, Verdict::Ok);
+        assert_eq!(
+            domain(&private, &[record("vpce-0abc-xyz.execute-api.us-east-1.vpce.amazonaws.com")]).verdict,
+            Verdict::Ok
+        );
         assert_eq!(domain(&private, &[]).verdict, Verdict::Warn);
     }
 
     #[test]
     fn the_longest_base_path_takes_the_request() {
-        let m = |base: &str, api: &str| Mapping { base_path: base.into(), rest_api_id: api.into(), stage: "prod".into() };
+        let m =
+            |base: &str, api: &str| Mapping { base_path: base.into(), rest_api_id: api.into(), stage: "prod".into() };
         let mappings = [m("(none)", "root"), m("orders", "orders-api"), m("orders/v2", "orders-v2")];
-        let take = |path: &str| mapping("api.example.com", &mappings, path).1.map(|(m, rest)| (m.rest_api_id.clone(), rest));
+        let take =
+            |path: &str| mapping("api.example.com", &mappings, path).1.map(|(m, rest)| (m.rest_api_id.clone(), rest));
         assert_eq!(take("/orders/v2/42"), Some(("orders-v2".into(), "/42".into())));
         assert_eq!(take("/orders/1"), Some(("orders-api".into(), "/1".into())));
         assert_eq!(take("/"), Some(("root".into(), "/".into())));
@@ -546,8 +611,14 @@ mod tests {
     #[test]
     fn stage_and_integration() {
         assert_eq!(stage("api1", "prod", None).verdict, Verdict::Fail);
-        assert_eq!(stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None })).verdict, Verdict::Fail);
-        assert_eq!(stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()) })).verdict, Verdict::Ok);
+        assert_eq!(
+            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None })).verdict,
+            Verdict::Fail
+        );
+        assert_eq!(
+            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()) })).verdict,
+            Verdict::Ok
+        );
 
         let resource = crate::routes::Resource { path: "/{proxy+}".into(), methods: vec!["ANY".into()] };
         let found = Route::Found { resource: &resource, method: "ANY".into() };
@@ -572,7 +643,12 @@ mod tests {
 
     #[test]
     fn link_states() {
-        let link = |status: &str| Link { id: "abc".into(), version: "V1", status: status.into(), message: Some("NLB is not in active state".into()) };
+        let link = |status: &str| Link {
+            id: "abc".into(),
+            version: "V1",
+            status: status.into(),
+            message: Some("NLB is not in active state".into()),
+        };
         assert_eq!(vpc_link("abc", Some(&link("AVAILABLE"))).verdict, Verdict::Ok);
         assert_eq!(vpc_link("abc", Some(&link("PENDING"))).verdict, Verdict::Warn);
         let failed = vpc_link("abc", Some(&link("FAILED")));
@@ -582,7 +658,12 @@ mod tests {
     }
 
     fn nlb(state: &str) -> LoadBalancer {
-        LoadBalancer { name: "internal-nlb".into(), kind: "network".into(), state: state.into(), scheme: "internal".into() }
+        LoadBalancer {
+            name: "internal-nlb".into(),
+            kind: "network".into(),
+            state: state.into(),
+            scheme: "internal".into(),
+        }
     }
 
     fn listener(port: u16, protocol: &str) -> Listener {
@@ -598,8 +679,16 @@ mod tests {
         let (no_port, none) = load_balancer(&nlb("active"), &listeners, &uri("https://x:8443"));
         assert_eq!((no_port.verdict, none), (Verdict::Fail, None));
         assert_eq!(no_port.evidence, "internal-nlb has no listener on port 8443 (listeners: 443/TLS, 80/TCP)");
-        assert_eq!(load_balancer(&nlb("active"), &listeners, &uri("http://x:443")).0.verdict, Verdict::Fail, "plain HTTP to TLS");
-        assert_eq!(load_balancer(&nlb("active"), &listeners, &uri("https://x:80")).0.verdict, Verdict::Warn, "TLS passthrough");
+        assert_eq!(
+            load_balancer(&nlb("active"), &listeners, &uri("http://x:443")).0.verdict,
+            Verdict::Fail,
+            "plain HTTP to TLS"
+        );
+        assert_eq!(
+            load_balancer(&nlb("active"), &listeners, &uri("https://x:80")).0.verdict,
+            Verdict::Warn,
+            "TLS passthrough"
+        );
         let mut public = nlb("active");
         public.scheme = "internet-facing".into();
         assert_eq!(load_balancer(&public, &listeners, &uri("https://x")).0.verdict, Verdict::Warn);
@@ -607,7 +696,12 @@ mod tests {
 
     #[test]
     fn target_group_protocol_must_fit_the_listener() {
-        let tg = |protocol: &str| TargetGroup { name: "web".into(), protocol: protocol.into(), port: 8443, health_check: "HTTPS /health".into() };
+        let tg = |protocol: &str| TargetGroup {
+            name: "web".into(),
+            protocol: protocol.into(),
+            port: 8443,
+            health_check: "HTTPS /health".into(),
+        };
         assert_eq!(target_group(&tg("TCP"), &listener(443, "TLS")).verdict, Verdict::Ok);
         assert_eq!(target_group(&tg("TLS"), &listener(443, "TLS")).verdict, Verdict::Ok);
         assert_eq!(target_group(&tg("HTTP"), &listener(443, "TLS")).verdict, Verdict::Fail);
@@ -615,7 +709,13 @@ mod tests {
     }
 
     fn target(state: &str, reason: Option<&str>) -> Target {
-        Target { id: "10.0.1.5".into(), port: 443, state: state.into(), reason: reason.map(str::to_string), description: None }
+        Target {
+            id: "10.0.1.5".into(),
+            port: 443,
+            state: state.into(),
+            reason: reason.map(str::to_string),
+            description: None,
+        }
     }
 
     #[test]
@@ -627,7 +727,11 @@ mod tests {
         assert_eq!(mixed.verdict, Verdict::Warn);
         let down = targets(&[target("unhealthy", Some("Target.Timeout")), target("unused", Some("Target.NotInUse"))]);
         assert_eq!(down.verdict, Verdict::Fail);
-        assert!(down.evidence.starts_with("0 of 2 healthy; 10.0.1.5:443 unhealthy (Target.Timeout)"), "{}", down.evidence);
+        assert!(
+            down.evidence.starts_with("0 of 2 healthy; 10.0.1.5:443 unhealthy (Target.Timeout)"),
+            "{}",
+            down.evidence
+        );
         assert!(down.fix.contains("security group"), "{}", down.fix);
     }
 
@@ -643,7 +747,8 @@ mod tests {
         assert_eq!(bad.verdict, Verdict::Fail);
         assert!(bad.evidence.contains("does not match the certificate subject"), "{}", bad.evidence);
         assert!(bad.fix.contains("cover the integration URI's host"), "{}", bad.fix);
-        let timeout = TestInvoke { status: 504, latency_ms: 29_000, log: "Execution failed due to a timeout error".into() };
+        let timeout =
+            TestInvoke { status: 504, latency_ms: 29_000, log: "Execution failed due to a timeout error".into() };
         assert!(request("GET", "/", &timeout, None).fix.contains("did not answer in time"));
         let forbidden = TestInvoke { status: 403, latency_ms: 3, log: String::new() };
         assert!(request("GET", "/nope", &forbidden, None).fix.starts_with("403 from API Gateway"));
@@ -655,7 +760,11 @@ mod tests {
         assert_eq!(tasks("web", &ips(&["a", "b"]), &ips(&["a", "b"])).verdict, Verdict::Ok);
         let drift = tasks("web", &ips(&["a", "b"]), &ips(&["a", "c"]));
         assert_eq!(drift.verdict, Verdict::Warn);
-        assert!(drift.evidence.ends_with("running but not registered: b; registered but not running: c"), "{}", drift.evidence);
+        assert!(
+            drift.evidence.ends_with("running but not registered: b; registered but not running: c"),
+            "{}",
+            drift.evidence
+        );
         assert_eq!(tasks("web", &ips(&["a"]), &ips(&[])).verdict, Verdict::Fail);
         assert_eq!(tasks("web", &ips(&[]), &ips(&["a"])).verdict, Verdict::Fail);
     }

@@ -109,7 +109,9 @@ mod tests {
     #[test]
     fn a_matching_resource_without_the_method_is_named() {
         let resources = api();
-        assert!(matches!(route(&resources, "/orders/42", "DELETE"), Route::NoMethod { resource } if resource.path == "/orders/{id}"));
+        assert!(
+            matches!(route(&resources, "/orders/42", "DELETE"), Route::NoMethod { resource } if resource.path == "/orders/{id}")
+        );
         assert!(matches!(route(&resources, "/orders/42/items", "GET"), Route::NoMethod { .. }));
         assert!(matches!(route(&resources, "/", "POST"), Route::NoMethod { resource } if resource.path == "/"));
     }
