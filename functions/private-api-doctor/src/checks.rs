@@ -243,6 +243,8 @@ pub struct Link {
     pub version: &'static str,
     pub status: String,
     pub message: Option<String>,
+    /// A V1 link's NLB; empty for V2 (the integration names the load balancer).
+    pub target_arns: Vec<String>,
 }
 
 pub fn vpc_link(id: &str, link: Option<&Link>) -> Hop {
@@ -648,6 +650,7 @@ mod tests {
             version: "V1",
             status: status.into(),
             message: Some("NLB is not in active state".into()),
+            target_arns: vec![],
         };
         assert_eq!(vpc_link("abc", Some(&link("AVAILABLE"))).verdict, Verdict::Ok);
         assert_eq!(vpc_link("abc", Some(&link("PENDING"))).verdict, Verdict::Warn);

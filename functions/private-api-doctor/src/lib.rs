@@ -18,6 +18,11 @@
 //!   The CLI needs the usual credential chain (aws-config), which the Lambda build leaves out:
 //!   a `cli` feature.
 
+pub mod aws;
 pub mod checks;
 pub mod report;
 pub mod routes;
+pub mod walk;
+
+#[cfg(test)]
+mod tests;

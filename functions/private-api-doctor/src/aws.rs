@@ -1,0 +1,248 @@
+//! Reading the chain from AWS: one call (or one page set) per hop, nothing written. Each read returns
+//! the `checks` input, or a description of why it could not be read (which the walk reports as that
+//! hop's FAIL with the AWS error as evidence).
+
+use crate::checks::{Integration, Link, Listener, LoadBalancer, Mapping, Stage, Target, TargetGroup, TestInvoke};
+use crate::routes::Resource;
+use shared::sdk::{self, SdkConfig};
+
+pub struct Readers {
+    pub apigw: aws_sdk_apigateway::Client,
+    pub apigw_v2: aws_sdk_apigatewayv2::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+}
+
+impl Readers {
+    pub fn new(config: &SdkConfig) -> Self {
+        Self {
+            apigw: aws_sdk_apigateway::Client::new(config),
+            apigw_v2: aws_sdk_apigatewayv2::Client::new(config),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+        }
+    }
+
+    /// The VPC link, from V1 first, then V2 (a REST API's private integration may use either).
+    pub async fn link(&self, id: &str) -> Result<Option<Link>, String> {
+        match self.apigw.get_vpc_link().vpc_link_id(id).send().await {
+            Ok(link) => {
+                return Ok(Some(Link {
+                    id: id.to_string(),
+                    version: "V1",
+                    status: link.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    message: link.status_message().map(str::to_string),
+                    target_arns: link.target_arns().to_vec(),
+                }));
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {}
+            Err(err) => return Err(sdk::describe(&err)),
+        }
+        match self.apigw_v2.get_vpc_link().vpc_link_id(id).send().await {
+            Ok(link) => Ok(Some(Link {
+                id: id.to_string(),
+                version: "V2",
+                status: link.vpc_link_status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+                message: link.vpc_link_status_message().map(str::to_string),
+                target_arns: vec![],
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
+            Err(err) => Err(sdk::describe(&err)),
+        }
+    }
+
+    /// The load balancer and its listeners, read together.
+    pub async fn load_balancer(&self, arn: &str) -> Result<(LoadBalancer, Vec<Listener>), String> {
+        let (lbs, listeners) = tokio::join!(
+            self.elb.describe_load_balancers().load_balancer_arns(arn).send(),
+            self.elb.describe_listeners().load_balancer_arn(arn).send()
+        );
+        let lbs = lbs.map_err(|e| sdk::describe(&e))?;
+        let lb = lbs.load_balancers().first().ok_or_else(|| format!("load balancer {arn} not found"))?;
+        let load_balancer = LoadBalancer {
+            name: lb.load_balancer_name().unwrap_or_default().to_string(),
+            kind: lb.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+            state: lb.state().and_then(|s| s.code()).map(|c| c.as_str().to_string()).unwrap_or_default(),
+            scheme: lb.scheme().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        };
+        let listeners = listeners
+            .map_err(|e| sdk::describe(&e))?
+            .listeners()
+            .iter()
+            .map(|l| Listener {
+                port: l.port().unwrap_or_default() as u16,
+                protocol: l.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+                certificate_arns: l
+                    .certificates()
+                    .iter()
+                    .filter_map(|c| c.certificate_arn().map(str::to_string))
+                    .collect(),
+                target_group_arns: l
+                    .default_actions()
+                    .iter()
+                    .flat_map(|action| {
+                        let single = action.target_group_arn().map(str::to_string);
+                        let weighted = action
+                            .forward_config()
+                            .map(|f| {
+                                f.target_groups()
+                                    .iter()
+                                    .filter_map(|t| t.target_group_arn().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_else(Vec::new);
+                        single.into_iter().chain(weighted)
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok((load_balancer, listeners))
+    }
+
+    /// A target group and the health of its targets, read together.
+    pub async fn target_group(&self, arn: &str) -> Result<(TargetGroup, Vec<Target>), String> {
+        let (groups, health) = tokio::join!(
+            self.elb.describe_target_groups().target_group_arns(arn).send(),
+            self.elb.describe_target_health().target_group_arn(arn).send()
+        );
+        let groups = groups.map_err(|e| sdk::describe(&e))?;
+        let tg = groups.target_groups().first().ok_or_else(|| format!("target group {arn} not found"))?;
+        let health_check = format!(
+            "{} {} on {}",
+            tg.health_check_protocol().map(|p| p.as_str()).unwrap_or("?"),
+            tg.health_check_path().unwrap_or(""),
+            tg.health_check_port().unwrap_or("traffic-port")
+        );
+        let group = TargetGroup {
+            name: tg.target_group_name().unwrap_or_default().to_string(),
+            protocol: tg.protocol().map(|p| p.as_str().to_string()).unwrap_or_default(),
+            port: tg.port().unwrap_or_default() as u16,
+            health_check: health_check.split_whitespace().collect::<Vec<_>>().join(" "),
+        };
+        let targets = health
+            .map_err(|e| sdk::describe(&e))?
+            .target_health_descriptions()
+            .iter()
+            .map(|d| {
+                let health = d.target_health();
+                Target {
+                    id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+                    port: d.target().and_then(|t| t.port()).unwrap_or_default() as u16,
+                    state: health.and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or_default(),
+                    reason: health.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+                    description: health.and_then(|h| h.description()).map(str::to_string),
+                }
+            })
+            .collect();
+        Ok((group, targets))
+    }
+
+    /// A stage, None when the API has no such stage.
+    pub async fn stage(&self, api_id: &str, name: &str) -> Result<Option<Stage>, String> {
+        match self.apigw.get_stage().rest_api_id(api_id).stage_name(name).send().await {
+            Ok(stage) => {
+                Ok(Some(Stage { name: name.to_string(), deployment_id: stage.deployment_id().map(str::to_string) }))
+            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
+            Err(err) => Err(sdk::describe(&err)),
+        }
+    }
+
+    /// Every resource of the API with its methods (all pages), and each resource's id by path.
+    pub async fn resources(&self, api_id: &str) -> Result<Vec<(String, Resource)>, String> {
+        let items = self
+            .apigw
+            .get_resources()
+            .rest_api_id(api_id)
+            .embed("methods")
+            .limit(500)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk::describe(&e))?;
+        Ok(items
+            .into_iter()
+            .map(|r| {
+                let mut methods: Vec<String> =
+                    r.resource_methods().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+                methods.sort();
+                (
+                    r.id().unwrap_or_default().to_string(),
+                    Resource { path: r.path().unwrap_or_default().to_string(), methods },
+                )
+            })
+            .collect())
+    }
+
+    /// A method's integration, None when the method has none.
+    pub async fn integration(
+        &self,
+        api_id: &str,
+        resource_id: &str,
+        method: &str,
+    ) -> Result<Option<Integration>, String> {
+        match self.apigw.get_integration().rest_api_id(api_id).resource_id(resource_id).http_method(method).send().await
+        {
+            Ok(i) => Ok(Some(Integration {
+                integration_type: i.r#type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+                connection_type: i
+                    .connection_type()
+                    .map(|c| c.as_str().to_string())
+                    .unwrap_or_else(|| "INTERNET".into()),
+                connection_id: i.connection_id().map(str::to_string),
+                integration_target: i.integration_target().map(str::to_string),
+                uri: i.uri().map(str::to_string),
+            })),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
+            Err(err) => Err(sdk::describe(&err)),
+        }
+    }
+
+    /// The domain's base path mappings (a private domain is named with its id as well).
+    pub async fn mappings(&self, domain: &str, domain_name_id: Option<&str>) -> Result<Vec<Mapping>, String> {
+        let output = self
+            .apigw
+            .get_base_path_mappings()
+            .domain_name(domain)
+            .set_domain_name_id(domain_name_id.map(str::to_string))
+            .limit(500)
+            .send()
+            .await
+            .map_err(|e| sdk::describe(&e))?;
+        Ok(output
+            .items()
+            .iter()
+            .map(|m| Mapping {
+                base_path: m.base_path().unwrap_or("(none)").to_string(),
+                rest_api_id: m.rest_api_id().unwrap_or_default().to_string(),
+                stage: m.stage().unwrap_or_default().to_string(),
+            })
+            .collect())
+    }
+
+    /// One real request through the method (TestInvokeMethod runs the method's current
+    /// configuration, skipping the custom domain, the resource policy and the VPC endpoint).
+    pub async fn test_invoke(
+        &self,
+        api_id: &str,
+        resource_id: &str,
+        method: &str,
+        path: &str,
+    ) -> Result<TestInvoke, String> {
+        let answer = self
+            .apigw
+            .test_invoke_method()
+            .rest_api_id(api_id)
+            .resource_id(resource_id)
+            .http_method(method)
+            .path_with_query_string(path)
+            .send()
+            .await
+            .map_err(|e| sdk::describe(&e))?;
+        Ok(TestInvoke {
+            status: answer.status() as u16,
+            latency_ms: answer.latency(),
+            log: answer.log().unwrap_or_default().to_string(),
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The walk against SDK-level mocks: a healthy chain, and a chain broken at the link. (moto has no
+//! TestInvokeMethod, drops an integration's connectionId and keeps links AVAILABLE.)
+
+use crate::aws::Readers;
+use crate::report::Verdict;
+use crate::walk::{Request, walk};
+use aws_sdk_apigateway::operation::get_integration::GetIntegrationOutput;
+use aws_sdk_apigateway::operation::get_resources::GetResourcesOutput;
+use aws_sdk_apigateway::operation::get_stage::GetStageOutput;
+use aws_sdk_apigateway::operation::get_vpc_link::GetVpcLinkOutput;
+use aws_sdk_apigateway::operation::test_invoke_method::TestInvokeMethodOutput;
+use aws_sdk_apigateway::types::{ConnectionType, IntegrationType, Method, Resource, VpcLinkStatus};
+use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Listener, LoadBalancer, LoadBalancerSchemeEnum, LoadBalancerState, LoadBalancerStateEnum,
+    LoadBalancerTypeEnum, ProtocolEnum, TargetDescription, TargetGroup, TargetHealth, TargetHealthDescription,
+    TargetHealthStateEnum,
+};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+const NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/internal-nlb/50dc6c495c0c9188";
+const TG: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/870989e948891f53";
+
+fn apigateway_rules(link_status: VpcLinkStatus, link_message: &'static str) -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_apigateway::Client::get_stage)
+            .then_output(|| GetStageOutput::builder().stage_name("prod").deployment_id("dep1").build()),
+        mock!(aws_sdk_apigateway::Client::get_resources).then_output(|| {
+            GetResourcesOutput::builder()
+                .items(
+                    Resource::builder().id("root").path("/").resource_methods("GET", Method::builder().build()).build(),
+                )
+                .items(
+                    Resource::builder()
+                        .id("proxy")
+                        .path("/{proxy+}")
+                        .resource_methods("ANY", Method::builder().build())
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_apigateway::Client::get_integration)
+            .match_requests(|r| r.resource_id() == Some("proxy") && r.http_method() == Some("ANY"))
+            .then_output(|| {
+                GetIntegrationOutput::builder()
+                    .r#type(IntegrationType::HttpProxy)
+                    .connection_type(ConnectionType::VpcLink)
+                    .connection_id("link1")
+                    .uri("https://api.internal.example.com/{proxy}")
+                    .build()
+            }),
+        mock!(aws_sdk_apigateway::Client::get_vpc_link).then_output(move || {
+            GetVpcLinkOutput::builder()
+                .id("link1")
+                .status(link_status.clone())
+                .status_message(link_message)
+                .target_arns(NLB)
+                .build()
+        }),
+        mock!(aws_sdk_apigateway::Client::test_invoke_method)
+            .then_output(|| TestInvokeMethodOutput::builder().status(200).latency(31).log("").build()),
+    ]
+}
+
+fn elb_rules() -> Vec<Rule> {
+    vec![
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(|| {
+            DescribeLoadBalancersOutput::builder()
+                .load_balancers(
+                    LoadBalancer::builder()
+                        .load_balancer_arn(NLB)
+                        .load_balancer_name("internal-nlb")
+                        .r#type(LoadBalancerTypeEnum::Network)
+                        .scheme(LoadBalancerSchemeEnum::Internal)
+                        .state(LoadBalancerState::builder().code(LoadBalancerStateEnum::Active).build())
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners).then_output(|| {
+            DescribeListenersOutput::builder()
+                .listeners(
+                    Listener::builder()
+                        .port(443)
+                        .protocol(ProtocolEnum::Tls)
+                        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(TG).build())
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
+            DescribeTargetGroupsOutput::builder()
+                .target_groups(
+                    TargetGroup::builder()
+                        .target_group_arn(TG)
+                        .target_group_name("web")
+                        .protocol(ProtocolEnum::Tcp)
+                        .port(8443)
+                        .build(),
+                )
+                .build()
+        }),
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_output(|| {
+            DescribeTargetHealthOutput::builder()
+                .target_health_descriptions(
+                    TargetHealthDescription::builder()
+                        .target(TargetDescription::builder().id("10.0.1.5").port(8443).build())
+                        .target_health(TargetHealth::builder().state(TargetHealthStateEnum::Healthy).build())
+                        .build(),
+                )
+                .build()
+        }),
+    ]
+}
+
+fn readers(apigateway: &[Rule], elb: &[Rule]) -> Readers {
+    let apigateway: Vec<&Rule> = apigateway.iter().collect();
+    let elb: Vec<&Rule> = elb.iter().collect();
+    Readers {
+        apigw: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, &apigateway),
+        apigw_v2: mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, &[]),
+        elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &elb),
+    }
+}
+
+fn request(path: &str) -> Request {
+    Request { rest_api_id: "api1".into(), stage: "prod".into(), path: path.into(), method: "GET".into() }
+}
+
+#[tokio::test]
+async fn a_healthy_chain_is_ok_hop_by_hop() {
+    let readers = readers(&apigateway_rules(VpcLinkStatus::Available, ""), &elb_rules());
+    let report = walk(&readers, &request("/orders")).await;
+    let hops: Vec<(&str, Verdict)> = report.hops.iter().map(|h| (h.hop, h.verdict)).collect();
+    assert_eq!(
+        hops,
+        vec![
+            ("stage", Verdict::Ok),
+            ("integration", Verdict::Ok),
+            ("vpc-link", Verdict::Ok),
+            ("load-balancer", Verdict::Ok),
+            ("target-group", Verdict::Ok),
+            ("targets", Verdict::Ok),
+            ("request", Verdict::Ok),
+        ],
+        "{}",
+        report.table()
+    );
+    assert_eq!(report.verdict, Verdict::Ok);
+}
+
+#[tokio::test]
+async fn a_failed_link_is_the_hop_named() {
+    let readers = readers(&apigateway_rules(VpcLinkStatus::Failed, "NLB is not in active state"), &elb_rules());
+    let report = walk(&readers, &request("/orders")).await;
+    assert_eq!(report.verdict, Verdict::Fail);
+    let reason = report.reason().unwrap();
+    assert!(reason.starts_with("vpc-link: VPC link link1 (V1) is FAILED: NLB is not in active state"), "{reason}");
+}
