@@ -2,7 +2,9 @@
 //! the `checks` input, or a description of why it could not be read (which the walk reports as that
 //! hop's FAIL with the AWS error as evidence).
 
-use crate::checks::{Integration, Link, Listener, LoadBalancer, Mapping, Stage, Target, TargetGroup, TestInvoke};
+use crate::checks::{
+    Domain, Integration, Link, Listener, LoadBalancer, Mapping, Record, Stage, Target, TargetGroup, TestInvoke,
+};
 use crate::routes::Resource;
 use shared::sdk::{self, SdkConfig};
 
@@ -10,6 +12,22 @@ pub struct Readers {
     pub apigw: aws_sdk_apigateway::Client,
     pub apigw_v2: aws_sdk_apigatewayv2::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub route53: aws_sdk_route53::Client,
+    /// ACM in each certificate's own region (certificate-validator's reader).
+    pub acm: certificate_validator::aws::Acm,
+    /// The region the chain is in: where a regional or private domain's certificate must be.
+    pub region: String,
+}
+
+/// A custom domain as read, with what the next hops need.
+#[derive(Debug, Clone)]
+pub struct DomainRead {
+    pub domain: Domain,
+    /// A private domain's id (its mappings are read with it).
+    pub domain_name_id: Option<String>,
+    /// The certificate and the usage it is judged for.
+    pub certificate: Option<(String, certificate_validator::checks::Usage)>,
 }
 
 impl Readers {
@@ -18,6 +36,10 @@ impl Readers {
             apigw: aws_sdk_apigateway::Client::new(config),
             apigw_v2: aws_sdk_apigatewayv2::Client::new(config),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(config),
+            ecs: aws_sdk_ecs::Client::new(config),
+            route53: aws_sdk_route53::Client::new(config),
+            acm: certificate_validator::aws::Acm::new(config),
+            region: config.region().map(|r| r.to_string()).unwrap_or_default(),
         }
     }
 
@@ -244,5 +266,158 @@ impl Readers {
             latency_ms: answer.latency(),
             log: answer.log().unwrap_or_default().to_string(),
         })
+    }
+
+    /// The ECS service a target group is bound to by target-group-sync's tag (`cluster/service`).
+    pub async fn binding(&self, target_group_arn: &str) -> Result<Option<(String, String)>, String> {
+        let output =
+            self.elb.describe_tags().resource_arns(target_group_arn).send().await.map_err(|e| sdk::describe(&e))?;
+        let owner = output
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .find(|t| t.key() == Some(target_group_sync::decide::SERVICE_TAG))
+            .and_then(|t| t.value())
+            .and_then(|v| v.split_once('/'))
+            .map(|(cluster, service)| (cluster.to_string(), service.to_string()));
+        Ok(owner)
+    }
+
+    /// The private IPs of a service's RUNNING tasks.
+    pub async fn running_ips(&self, cluster: &str, service: &str) -> Result<Vec<String>, String> {
+        let arns: Vec<String> = self
+            .ecs
+            .list_tasks()
+            .cluster(cluster)
+            .service_name(service)
+            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk::describe(&e))?;
+        let mut ips = Vec::new();
+        for chunk in arns.chunks(100) {
+            let tasks = self
+                .ecs
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk::describe(&e))?;
+            for task in tasks.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")) {
+                let ip = task
+                    .attachments()
+                    .iter()
+                    .flat_map(|a| a.details())
+                    .find(|d| d.name() == Some("privateIPv4Address"))
+                    .and_then(|d| d.value());
+                ips.extend(ip.map(str::to_string));
+            }
+        }
+        Ok(ips)
+    }
+
+    /// A custom domain: a public one by its name, else a private one (DomainNameV2) by its name
+    /// among the account's domains.
+    pub async fn domain(&self, name: &str) -> Result<Option<DomainRead>, String> {
+        use certificate_validator::checks::Usage;
+        let output = match self.apigw.get_domain_name().domain_name(name).send().await {
+            Ok(output) => output,
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => {
+                let all = self
+                    .apigw
+                    .get_domain_names()
+                    .resource_owner(aws_sdk_apigateway::types::ResourceOwner::SelfValue)
+                    .limit(500)
+                    .send()
+                    .await
+                    .map_err(|e| sdk::describe(&e))?;
+                let Some(id) = all
+                    .items()
+                    .iter()
+                    .find(|d| d.domain_name() == Some(name) && d.domain_name_id().is_some())
+                    .and_then(|d| d.domain_name_id())
+                else {
+                    return Ok(None);
+                };
+                self.apigw
+                    .get_domain_name()
+                    .domain_name(name)
+                    .domain_name_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk::describe(&e))?
+            }
+            Err(err) => return Err(sdk::describe(&err)),
+        };
+        let types: Vec<String> = output
+            .endpoint_configuration()
+            .map(|c| c.types().iter().map(|t| t.as_str().to_string()).collect())
+            .unwrap_or_default();
+        let endpoint_type = types.first().cloned().unwrap_or_else(|| "EDGE".into());
+        let (target, certificate) = match endpoint_type.as_str() {
+            "REGIONAL" => (
+                output.regional_domain_name().map(str::to_string),
+                output.regional_certificate_arn().map(|arn| (arn.to_string(), Usage::ApiGatewayRegional)),
+            ),
+            "PRIVATE" => (None, output.certificate_arn().map(|arn| (arn.to_string(), Usage::ApiGatewayPrivate))),
+            _ => (
+                output.distribution_domain_name().map(str::to_string),
+                output.certificate_arn().map(|arn| (arn.to_string(), Usage::ApiGatewayEdge)),
+            ),
+        };
+        Ok(Some(DomainRead {
+            domain: Domain { name: name.to_string(), endpoint_type, target },
+            domain_name_id: output.domain_name_id().map(str::to_string),
+            certificate,
+        }))
+    }
+
+    /// The A, AAAA and CNAME records for `name` in every hosted zone of this account that holds it.
+    pub async fn records(&self, name: &str) -> Result<Vec<Record>, String> {
+        let wanted = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
+        let zones = self
+            .route53
+            .list_hosted_zones_by_name()
+            .dns_name(&wanted)
+            .max_items(100)
+            .send()
+            .await
+            .map_err(|e| sdk::describe(&e))?;
+        let holding: Vec<(String, String)> = zones
+            .hosted_zones()
+            .iter()
+            .filter(|z| wanted == z.name() || wanted.ends_with(&format!(".{}", z.name())))
+            .map(|z| (z.id().trim_start_matches("/hostedzone/").to_string(), z.name().to_string()))
+            .collect();
+        let mut records = Vec::new();
+        for (zone_id, _) in holding {
+            let sets = self
+                .route53
+                .list_resource_record_sets()
+                .hosted_zone_id(&zone_id)
+                .start_record_name(&wanted)
+                .max_items(10)
+                .send()
+                .await
+                .map_err(|e| sdk::describe(&e))?;
+            for set in sets.resource_record_sets().iter().filter(|s| s.name().eq_ignore_ascii_case(&wanted)) {
+                let record_type = set.r#type().as_str().to_string();
+                if !matches!(record_type.as_str(), "A" | "AAAA" | "CNAME") {
+                    continue;
+                }
+                let points: Vec<String> = match set.alias_target() {
+                    Some(alias) => vec![alias.dns_name().to_string()],
+                    None => set.resource_records().iter().map(|r| r.value().to_string()).collect(),
+                };
+                for points_to in points {
+                    records.push(Record { zone: zone_id.clone(), record_type: record_type.clone(), points_to });
+                }
+            }
+        }
+        Ok(records)
     }
 }

@@ -65,7 +65,7 @@ fn apigateway_rules(link_status: VpcLinkStatus, link_message: &'static str) -> V
     ]
 }
 
-fn elb_rules() -> Vec<Rule> {
+fn elb_rules(bound_to: Option<&'static str>) -> Vec<Rule> {
     vec![
         mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(|| {
             DescribeLoadBalancersOutput::builder()
@@ -103,6 +103,22 @@ fn elb_rules() -> Vec<Rule> {
                 )
                 .build()
         }),
+        // bound by target-group-sync's tag, or not (then no tasks hop)
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_tags).then_output(move || {
+            let tags = aws_sdk_elasticloadbalancingv2::types::TagDescription::builder().resource_arn(TG);
+            let tags = match bound_to {
+                Some(service) => tags.tags(
+                    aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                        .key(target_group_sync::decide::SERVICE_TAG)
+                        .value(service)
+                        .build(),
+                ),
+                None => tags,
+            };
+            aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput::builder()
+                .tag_descriptions(tags.build())
+                .build()
+        }),
         mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_output(|| {
             DescribeTargetHealthOutput::builder()
                 .target_health_descriptions(
@@ -117,12 +133,21 @@ fn elb_rules() -> Vec<Rule> {
 }
 
 fn readers(apigateway: &[Rule], elb: &[Rule]) -> Readers {
+    readers_with_ecs(apigateway, elb, &[])
+}
+
+fn readers_with_ecs(apigateway: &[Rule], elb: &[Rule], ecs: &[Rule]) -> Readers {
     let apigateway: Vec<&Rule> = apigateway.iter().collect();
     let elb: Vec<&Rule> = elb.iter().collect();
+    let ecs: Vec<&Rule> = ecs.iter().collect();
     Readers {
         apigw: mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, &apigateway),
         apigw_v2: mock_client!(aws_sdk_apigatewayv2, RuleMode::MatchAny, &[]),
         elb: mock_client!(aws_sdk_elasticloadbalancingv2, RuleMode::MatchAny, &elb),
+        ecs: mock_client!(aws_sdk_ecs, RuleMode::MatchAny, &ecs),
+        route53: mock_client!(aws_sdk_route53, RuleMode::MatchAny, &[]),
+        acm: certificate_validator::aws::Acm::with_client(mock_client!(aws_sdk_acm, RuleMode::MatchAny, &[])),
+        region: "us-east-1".into(),
     }
 }
 
@@ -132,7 +157,7 @@ fn request(path: &str) -> Request {
 
 #[tokio::test]
 async fn a_healthy_chain_is_ok_hop_by_hop() {
-    let readers = readers(&apigateway_rules(VpcLinkStatus::Available, ""), &elb_rules());
+    let readers = readers(&apigateway_rules(VpcLinkStatus::Available, ""), &elb_rules(None));
     let report = walk(&readers, &request("/orders")).await;
     let hops: Vec<(&str, Verdict)> = report.hops.iter().map(|h| (h.hop, h.verdict)).collect();
     assert_eq!(
@@ -154,9 +179,46 @@ async fn a_healthy_chain_is_ok_hop_by_hop() {
 
 #[tokio::test]
 async fn a_failed_link_is_the_hop_named() {
-    let readers = readers(&apigateway_rules(VpcLinkStatus::Failed, "NLB is not in active state"), &elb_rules());
+    let readers = readers(&apigateway_rules(VpcLinkStatus::Failed, "NLB is not in active state"), &elb_rules(None));
     let report = walk(&readers, &request("/orders")).await;
     assert_eq!(report.verdict, Verdict::Fail);
     let reason = report.reason().unwrap();
     assert!(reason.starts_with("vpc-link: VPC link link1 (V1) is FAILED: NLB is not in active state"), "{reason}");
+}
+
+/// A RUNNING task of the service with this private IP.
+fn task(arn: &str, ip: &str) -> aws_sdk_ecs::types::Task {
+    use aws_sdk_ecs::types::{Attachment, KeyValuePair, Task};
+    Task::builder()
+        .task_arn(arn)
+        .last_status("RUNNING")
+        .attachments(
+            Attachment::builder()
+                .r#type("ElasticNetworkInterface")
+                .details(KeyValuePair::builder().name("privateIPv4Address").value(ip).build())
+                .build(),
+        )
+        .build()
+}
+
+#[tokio::test]
+async fn a_running_task_that_is_not_registered_is_named() {
+    let ecs = vec![
+        mock!(aws_sdk_ecs::Client::list_tasks)
+            .match_requests(|r| r.cluster() == Some("prod") && r.service_name() == Some("web"))
+            .then_output(|| {
+                aws_sdk_ecs::operation::list_tasks::ListTasksOutput::builder().task_arns("t1").task_arns("t2").build()
+            }),
+        mock!(aws_sdk_ecs::Client::describe_tasks).then_output(|| {
+            aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput::builder()
+                .tasks(task("t1", "10.0.1.5"))
+                .tasks(task("t2", "10.0.1.6"))
+                .build()
+        }),
+    ];
+    let readers = readers_with_ecs(&apigateway_rules(VpcLinkStatus::Available, ""), &elb_rules(Some("prod/web")), &ecs);
+    let report = walk(&readers, &request("/orders")).await;
+    let tasks = report.hops.iter().find(|h| h.hop == "tasks").expect("a bound group gets a tasks hop");
+    assert_eq!(tasks.verdict, Verdict::Warn, "{}", report.table());
+    assert!(tasks.evidence.ends_with("running but not registered: 10.0.1.6"), "{}", tasks.evidence);
 }

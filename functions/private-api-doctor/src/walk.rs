@@ -6,6 +6,8 @@ use crate::aws::Readers;
 use crate::checks::{self, IntegrationUri};
 use crate::report::{Hop, Report};
 use crate::routes::{self, Route};
+use certificate_validator::aws::CertificateLookup;
+use certificate_validator::checks::{self as cv_checks, Requirements, Standing, Usage};
 
 /// What to walk: an API's stage, and one request through it.
 #[derive(Debug, Clone)]
@@ -14,6 +16,95 @@ pub struct Request {
     pub stage: String,
     pub path: String,
     pub method: String,
+}
+
+/// A certificate judged by certificate-validator's checks, for `usage`, covering `names`.
+async fn certificate_hop(
+    readers: &Readers,
+    hop: &'static str,
+    arn: &str,
+    usage: Usage,
+    names: &[String],
+    now_secs: i64,
+) -> Hop {
+    let region = cv_checks::arn_region(arn).unwrap_or(&readers.region).to_string();
+    let certificate = match readers.acm.describe(arn, &region).await {
+        CertificateLookup::Found(certificate) => certificate,
+        CertificateLookup::NotFound(why) => return Hop::fail(hop, why, "use a certificate that exists in that region"),
+        CertificateLookup::Unknown(why) | CertificateLookup::Refused(why) => return unreadable(hop, why),
+    };
+    let required = Requirements { domain_names: names, usage, min_validity_days: 30, function_region: &readers.region };
+    let verdict = cv_checks::check(&certificate, &required, now_secs);
+    if verdict.problems.is_empty() && verdict.standing == Standing::Issued {
+        let days = certificate.seconds_left(now_secs).map(|s| s / 86_400).unwrap_or_default();
+        Hop::ok(hop, format!("{arn} ISSUED for {}, {days} days left ({usage})", certificate.names().join(", ")))
+    } else if verdict.problems.is_empty() {
+        Hop::fail(hop, format!("{arn} is {}", certificate.status), "validate the certificate (its DNS records)")
+    } else {
+        Hop::fail(hop, verdict.reason(arn), "see docs/certificate-check.md for each problem's fix")
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
+}
+
+/// From a custom domain: the domain and its records, its certificate, the mapping, then the API walk.
+pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &str) -> Report {
+    let mut hops = Vec::new();
+    let (read, records) = tokio::join!(readers.domain(domain), readers.records(domain));
+    let read = match read {
+        Ok(Some(read)) => read,
+        Ok(None) => {
+            hops.push(Hop::fail(
+                "domain",
+                format!("no custom domain {domain} in API Gateway"),
+                "create it, or check the region",
+            ));
+            return Report::new(hops);
+        }
+        Err(why) => {
+            hops.push(unreadable("domain", why));
+            return Report::new(hops);
+        }
+    };
+    hops.push(match &records {
+        Ok(records) => checks::domain(&read.domain, records),
+        Err(why) => unreadable("domain", why.clone()),
+    });
+    let (certificate, mappings) = tokio::join!(
+        async {
+            match &read.certificate {
+                Some((arn, usage)) => {
+                    Some(certificate_hop(readers, "certificate", arn, *usage, &[domain.to_string()], now_secs()).await)
+                }
+                None => None,
+            }
+        },
+        readers.mappings(domain, read.domain_name_id.as_deref())
+    );
+    hops.extend(certificate);
+    let mappings = match mappings {
+        Ok(mappings) => mappings,
+        Err(why) => {
+            hops.push(unreadable("mapping", why));
+            return Report::new(hops);
+        }
+    };
+    let (hop, chosen) = checks::mapping(domain, &mappings, path);
+    hops.push(hop);
+    let Some((mapping, rest)) = chosen else {
+        return Report::new(hops);
+    };
+    let request = Request {
+        rest_api_id: mapping.rest_api_id.clone(),
+        stage: mapping.stage.clone(),
+        path: rest,
+        method: method.to_string(),
+    };
+    let api = walk(readers, &request).await;
+    hops.extend(api.hops);
+    Report::new(hops)
 }
 
 fn unreadable(hop: &'static str, why: String) -> Hop {
@@ -101,11 +192,27 @@ async fn backend(readers: &Readers, integration: &checks::Integration, uri: &Int
     let Some(listener) = listener else {
         return hops;
     };
+    // API Gateway verifies the listener's certificate against the URI's host.
+    if let Some(arn) = listener.certificate_arns.first() {
+        let usage = if lb.kind == "application" { Usage::ApiGatewayBackendAlb } else { Usage::ApiGatewayBackendNlb };
+        hops.push(certificate_hop(readers, "listener-certificate", arn, usage, &[uri.host.clone()], now_secs()).await);
+    }
     for tg_arn in &listener.target_group_arns {
         match readers.target_group(tg_arn).await {
             Ok((group, targets)) => {
                 hops.push(checks::target_group(&group, listener));
                 hops.push(checks::targets(&targets));
+                match readers.binding(tg_arn).await {
+                    Ok(Some((cluster, service))) => match readers.running_ips(&cluster, &service).await {
+                        Ok(running) => {
+                            let registered: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+                            hops.push(checks::tasks(&format!("{cluster}/{service}"), &running, &registered));
+                        }
+                        Err(why) => hops.push(unreadable("tasks", why)),
+                    },
+                    Ok(None) => {} // not bound by the toolkit: ECS's own loadBalancers are not searched (yet)
+                    Err(why) => hops.push(unreadable("tasks", why)),
+                }
             }
             Err(why) => hops.push(unreadable("target-group", why)),
         }
