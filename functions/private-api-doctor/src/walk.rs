@@ -195,7 +195,10 @@ async fn backend(readers: &Readers, integration: &checks::Integration, uri: &Int
     // API Gateway verifies the listener's certificate against the URI's host.
     if let Some(arn) = listener.certificate_arns.first() {
         let usage = if lb.kind == "application" { Usage::ApiGatewayBackendAlb } else { Usage::ApiGatewayBackendNlb };
-        hops.push(certificate_hop(readers, "listener-certificate", arn, usage, &[uri.host.clone()], now_secs()).await);
+        hops.push(
+            certificate_hop(readers, "listener-certificate", arn, usage, std::slice::from_ref(&uri.host), now_secs())
+                .await,
+        );
     }
     for tg_arn in &listener.target_group_arns {
         match readers.target_group(tg_arn).await {
