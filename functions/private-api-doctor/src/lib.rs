@@ -20,6 +20,8 @@
 
 pub mod aws;
 pub mod checks;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod report;
 pub mod routes;
 pub mod walk;

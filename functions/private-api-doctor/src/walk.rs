@@ -147,7 +147,9 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
         None => None,
     };
     let (hop, uri) = checks::integration(&request.method, &request.path, &route, integration.as_ref());
-    let private = hop.verdict != crate::report::Verdict::Warn;
+    // The backend is followed only from a sound private integration; the request runs either way
+    // (what API Gateway answers is evidence too).
+    let private = hop.verdict == crate::report::Verdict::Ok;
     hops.push(hop);
     let (Some(integration), Some(uri), Some((resource_id, method))) = (integration, uri, found) else {
         return Report::new(hops);

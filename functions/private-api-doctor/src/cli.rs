@@ -1,0 +1,80 @@
+//! The command line: `private-api-doctor --domain api.example.com [--path /orders --method GET]`, or
+//! `--rest-api-id ID --stage NAME`. A table for a person, `--json` for machines. Exit 0 when no hop
+//! fails, 2 when one does, 1 on a usage or credentials error. Read-only: it changes nothing.
+
+use crate::aws::Readers;
+use crate::walk::{Request, walk, walk_domain};
+use aws_config::BehaviorVersion;
+use clap::Parser;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "private-api-doctor",
+    about = "Walks a private API's chain hop by hop and names the hop that breaks it"
+)]
+struct Args {
+    /// The custom domain to start from (its records, certificate and mapping are checked too).
+    #[arg(long, conflicts_with_all = ["rest_api_id", "stage"])]
+    domain: Option<String>,
+    /// The REST API to start from (with --stage).
+    #[arg(long, requires = "stage")]
+    rest_api_id: Option<String>,
+    /// The stage of --rest-api-id.
+    #[arg(long, requires = "rest_api_id")]
+    stage: Option<String>,
+    /// The request's path.
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// The request's method.
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// Print `{"verdict": ..., "hops": [...]}` instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run() -> ExitCode {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            return if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS };
+        }
+    };
+    if args.domain.is_none() && args.rest_api_id.is_none() {
+        eprintln!("give --domain NAME, or --rest-api-id ID --stage NAME");
+        return ExitCode::from(1);
+    }
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    if config.region().is_none() {
+        eprintln!("no AWS region: set AWS_REGION or a profile's region");
+        return ExitCode::from(1);
+    }
+    if let Some(provider) = config.credentials_provider() {
+        use aws_credential_types::provider::ProvideCredentials as _;
+        if let Err(err) = provider.provide_credentials().await {
+            eprintln!("no AWS credentials: {err}");
+            return ExitCode::from(1);
+        }
+    }
+    let readers = Readers::new(&config);
+    let report = match &args.domain {
+        Some(domain) => walk_domain(&readers, domain, &args.path, &args.method).await,
+        None => {
+            let request = Request {
+                rest_api_id: args.rest_api_id.clone().unwrap_or_default(),
+                stage: args.stage.clone().unwrap_or_default(),
+                path: args.path.clone(),
+                method: args.method.clone(),
+            };
+            walk(&readers, &request).await
+        }
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
+    } else {
+        println!("{}", report.table());
+    }
+    ExitCode::from(report.exit_code() as u8)
+}
