@@ -23,6 +23,7 @@ pub mod checks;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod report;
+pub mod resource;
 pub mod routes;
 pub mod walk;
 

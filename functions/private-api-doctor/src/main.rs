@@ -1,4 +1,4 @@
-//! `private-api-doctor`: under the Lambda Runtime API, `Custom::PrivateApiCheck` (not built yet);
+//! `private-api-doctor`: under the Lambda Runtime API, `Custom::PrivateApiCheck`;
 //! otherwise the command line.
 
 use std::process::ExitCode;
@@ -7,8 +7,15 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
         shared::logging::init();
-        tracing::error!("Custom::PrivateApiCheck is not built yet (issue 12)");
-        return ExitCode::FAILURE;
+        let config = shared::sdk::config_from_env();
+        let check = private_api_doctor::resource::PrivateApiCheck::new(private_api_doctor::aws::Readers::new(&config));
+        return match shared::custom_resource::run(check, &config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!(error = %err, "the runtime stopped");
+                ExitCode::FAILURE
+            }
+        };
     }
     run_cli().await
 }

@@ -222,3 +222,54 @@ async fn a_running_task_that_is_not_registered_is_named() {
     assert_eq!(tasks.verdict, Verdict::Warn, "{}", report.table());
     assert!(tasks.evidence.ends_with("running but not registered: 10.0.1.6"), "{}", tasks.evidence);
 }
+
+fn check_ctx(props: serde_json::Value) -> (shared::custom_resource::Ctx, crate::resource::Properties) {
+    shared::custom_resource::testing::ctx(
+        include_str!("../../../events/private-api-doctor/create.json"),
+        shared::custom_resource::RequestType::Create,
+        None,
+        props,
+    )
+}
+
+#[tokio::test]
+async fn the_check_succeeds_with_the_request_s_status_and_latency() {
+    use shared::custom_resource::CustomResource;
+    let check = crate::resource::PrivateApiCheck::new(readers(
+        &apigateway_rules(VpcLinkStatus::Available, ""),
+        &elb_rules(None),
+    ));
+    let (ctx, props) = check_ctx(serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders"}));
+    let success = check.create(&ctx, props).await.unwrap();
+    assert_eq!(success.physical_resource_id, "api1/prod/orders");
+    assert_eq!(success.data["Verdict"], "OK");
+    assert_eq!(success.data["StatusCode"], "200");
+    assert_eq!(success.data["LatencyMs"], "31");
+    assert_eq!(success.data["Warnings"], "0");
+}
+
+#[tokio::test]
+async fn the_check_fails_naming_the_first_broken_hop() {
+    use shared::custom_resource::CustomResource;
+    let check = crate::resource::PrivateApiCheck::new(readers(
+        &apigateway_rules(VpcLinkStatus::Failed, "NLB is not in active state"),
+        &elb_rules(None),
+    ));
+    let (ctx, props) = check_ctx(serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders"}));
+    let failure = check.create(&ctx, props).await.unwrap_err();
+    assert!(failure.reason.starts_with("vpc-link: VPC link link1 (V1) is FAILED"), "{}", failure.reason);
+}
+
+#[test]
+fn properties_need_a_domain_or_an_api_and_stage() {
+    let parse = |v: serde_json::Value| {
+        shared::custom_resource::properties::parse::<crate::resource::Properties>(v.as_object().unwrap())
+            .map_err(|e| e.to_string())
+    };
+    assert!(parse(serde_json::json!({"DomainName": "api.example.com"})).is_ok());
+    assert!(parse(serde_json::json!({"RestApiId": "a", "StageName": "prod"})).is_ok());
+    let both = parse(serde_json::json!({"DomainName": "x", "RestApiId": "a", "StageName": "prod"})).unwrap_err();
+    assert!(both.contains("exactly one of the two"), "{both}");
+    let bad_path = parse(serde_json::json!({"DomainName": "x", "Path": "orders"})).unwrap_err();
+    assert!(bad_path.contains("Property Path"), "{bad_path}");
+}

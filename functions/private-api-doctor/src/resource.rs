@@ -1,0 +1,140 @@
+//! `Custom::PrivateApiCheck`: the doctor as a stack's last resource. Create/Update walk the chain; any
+//! FAIL is a FAILED whose Reason names the first failing hop with its evidence and fix, so the stack
+//! rolls back with a cause a person can act on. While targets are still `initial` (and
+//! `WaitForHealthyTargets`), it walks again every 15 s, across invocations. Delete: no AWS call.
+//!
+//! Properties: `DomainName`, or `RestApiId` + `StageName`; `Path` (/), `Method` (GET), `ExpectStatus`
+//! (any 2xx/3xx), `WaitForHealthyTargets` (true), `TimeoutSeconds` (900, 1..=3600), `Trigger`.
+//! Attributes: `Verdict`, `Warnings`, `LatencyMs`, `StatusCode`.
+
+use crate::aws::Readers;
+use crate::report::{Report, Verdict};
+use crate::walk::{Request, walk, walk_domain};
+use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
+use std::task::Poll;
+use std::time::Duration;
+
+pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    Domain(String),
+    Api { rest_api_id: String, stage: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Properties {
+    pub start: Start,
+    pub path: String,
+    pub method: String,
+    pub expect_status: Option<u16>,
+    pub wait_for_healthy_targets: bool,
+    pub timeout: Duration,
+}
+
+impl FromProperties for Properties {
+    fn read(p: &mut PropertyReader) -> Self {
+        let domain = p.string("DomainName");
+        let api = p.string("RestApiId");
+        let stage = p.string("StageName");
+        let start = match (domain, api, stage) {
+            (Some(domain), None, None) => Start::Domain(domain),
+            (None, Some(rest_api_id), Some(stage)) => Start::Api { rest_api_id, stage },
+            _ => {
+                p.error("Properties DomainName, or RestApiId with StageName: expected exactly one of the two");
+                Start::Domain(String::new())
+            }
+        };
+        let path = p.string("Path").unwrap_or_else(|| "/".into());
+        if !path.starts_with('/') {
+            p.error(format!("Property Path: expected a path starting with /, got {path:?}"));
+        }
+        Properties {
+            start,
+            path,
+            method: p.string("Method").unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
+            expect_status: p.string("ExpectStatus").map(|s| s.parse::<u16>().unwrap_or(0)).filter(|s| *s > 0),
+            wait_for_healthy_targets: p.bool_or("WaitForHealthyTargets", true),
+            timeout: Duration::from_secs(p.integer_in("TimeoutSeconds", 1..=3600, 900)),
+        }
+    }
+}
+
+/// Targets that are only `initial` yet: worth waiting for.
+fn still_starting(report: &Report) -> bool {
+    report.hops.iter().any(|h| h.hop == "targets" && h.verdict == Verdict::Warn && h.evidence.contains(" initial"))
+        && report.hops.iter().all(|h| h.verdict != Verdict::Fail || h.hop == "request")
+}
+
+pub struct PrivateApiCheck {
+    readers: Readers,
+}
+
+impl PrivateApiCheck {
+    pub fn new(readers: Readers) -> Self {
+        Self { readers }
+    }
+
+    async fn walk_once(&self, props: &Properties) -> Report {
+        match &props.start {
+            Start::Domain(domain) => walk_domain(&self.readers, domain, &props.path, &props.method).await,
+            Start::Api { rest_api_id, stage } => {
+                let request = Request {
+                    rest_api_id: rest_api_id.clone(),
+                    stage: stage.clone(),
+                    path: props.path.clone(),
+                    method: props.method.clone(),
+                };
+                walk(&self.readers, &request).await
+            }
+        }
+    }
+
+    async fn check(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
+        let report = ctx
+            .poll_until("the targets to pass their first health checks", props.timeout, POLL_INTERVAL, || async {
+                let report = self.walk_once(&props).await;
+                Ok(if props.wait_for_healthy_targets && still_starting(&report) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(report)
+                })
+            })
+            .await?;
+        if let Some(reason) = report.reason() {
+            return Err(Failure::new(reason));
+        }
+        let id = match &props.start {
+            Start::Domain(domain) => format!("{domain}{}", props.path),
+            Start::Api { rest_api_id, stage } => format!("{rest_api_id}/{stage}{}", props.path),
+        };
+        let request = report.hops.iter().find(|h| h.hop == "request").map(|h| h.evidence.clone()).unwrap_or_default();
+        // "GET /orders -> 200 in 35 ms"
+        let status =
+            request.split("-> ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap_or_default().to_string();
+        let latency =
+            request.split(" in ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap_or_default().to_string();
+        Ok(Success::new(id)
+            .with("Verdict", report.verdict.to_string())
+            .with("Warnings", report.warnings())
+            .with("StatusCode", status)
+            .with("LatencyMs", latency))
+    }
+}
+
+impl CustomResource for PrivateApiCheck {
+    type Properties = Properties;
+
+    async fn create(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
+        self.check(ctx, props).await
+    }
+
+    async fn update(&self, ctx: &Ctx, props: Properties, _old: Option<Properties>) -> Result<Success, Failure> {
+        self.check(ctx, props).await
+    }
+
+    /// A check owns nothing: no AWS call.
+    async fn delete(&self, ctx: &Ctx, _props: Properties) -> Result<Success, Failure> {
+        Ok(Success::new(ctx.physical_resource_id().unwrap_or("private-api-check")))
+    }
+}
