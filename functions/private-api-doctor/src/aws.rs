@@ -3,7 +3,7 @@
 //! hop's FAIL with the AWS error as evidence).
 
 use crate::checks::{
-    Domain, Integration, Link, Listener, LoadBalancer, Mapping, Record, Stage, Target, TargetGroup, TestInvoke,
+    Domain, Integration, Link, Listener, LoadBalancer, Mapping, Record, RestApi, Stage, Target, TargetGroup, TestInvoke,
 };
 use crate::routes::Resource;
 use shared::sdk::{self, SdkConfig};
@@ -160,12 +160,29 @@ impl Readers {
     /// A stage, None when the API has no such stage.
     pub async fn stage(&self, api_id: &str, name: &str) -> Result<Option<Stage>, String> {
         match self.apigw.get_stage().rest_api_id(api_id).stage_name(name).send().await {
-            Ok(stage) => {
-                Ok(Some(Stage { name: name.to_string(), deployment_id: stage.deployment_id().map(str::to_string) }))
-            }
+            Ok(stage) => Ok(Some(Stage {
+                name: name.to_string(),
+                deployment_id: stage.deployment_id().map(str::to_string),
+                last_updated: stage
+                    .last_updated_date()
+                    .and_then(|at| at.fmt(aws_sdk_apigateway::primitives::DateTimeFormat::DateTime).ok()),
+            })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
             Err(err) => Err(sdk::describe(&err)),
         }
+    }
+
+    /// The API's execute-api flag and endpoint type.
+    pub async fn rest_api(&self, api_id: &str) -> Result<RestApi, String> {
+        let api = self.apigw.get_rest_api().rest_api_id(api_id).send().await.map_err(|e| sdk::describe(&e))?;
+        Ok(RestApi {
+            execute_api_disabled: api.disable_execute_api_endpoint(),
+            endpoint_type: api
+                .endpoint_configuration()
+                .and_then(|c| c.types().first())
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "EDGE".into()),
+        })
     }
 
     /// Every resource of the API with its methods (all pages), and each resource's id by path.
@@ -376,34 +393,48 @@ impl Readers {
         }))
     }
 
-    /// The A, AAAA and CNAME records for `name` in every hosted zone of this account that holds it.
+    /// The A, AAAA and CNAME records for `name` in every hosted zone of this account that holds it
+    /// (the zone for the name itself or any parent, public or private). ListHostedZones, not
+    /// ListHostedZonesByName: the latter lists from the name onwards, and a parent zone sorts before it.
     pub async fn records(&self, name: &str) -> Result<Vec<Record>, String> {
         let wanted = format!("{}.", name.trim_end_matches('.').to_ascii_lowercase());
         let zones = self
             .route53
-            .list_hosted_zones_by_name()
-            .dns_name(&wanted)
-            .max_items(100)
+            .list_hosted_zones()
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| sdk::describe(&e))?;
-        let holding: Vec<(String, String)> = zones
-            .hosted_zones()
+        let holding: Vec<String> = zones
             .iter()
-            .filter(|z| wanted == z.name() || wanted.ends_with(&format!(".{}", z.name())))
-            .map(|z| (z.id().trim_start_matches("/hostedzone/").to_string(), z.name().to_string()))
+            .filter(|z| {
+                let zone = z.name().to_ascii_lowercase();
+                wanted == zone || wanted.ends_with(&format!(".{zone}"))
+            })
+            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
             .collect();
-        let mut records = Vec::new();
-        for (zone_id, _) in holding {
-            let sets = self
+        // One read per holding zone (a public and a private one, typically), concurrently.
+        let mut reads = tokio::task::JoinSet::new();
+        for (n, zone_id) in holding.iter().enumerate() {
+            let read = self
                 .route53
                 .list_resource_record_sets()
-                .hosted_zone_id(&zone_id)
+                .hosted_zone_id(zone_id)
                 .start_record_name(&wanted)
-                .max_items(10)
-                .send()
-                .await
-                .map_err(|e| sdk::describe(&e))?;
+                .max_items(10);
+            reads.spawn(async move { (n, read.send().await) });
+        }
+        let mut answers = Vec::new();
+        while let Some(joined) = reads.join_next().await {
+            let (n, answer) = joined.map_err(|e| format!("a Route 53 read stopped: {e}"))?;
+            answers.push((n, answer.map_err(|e| sdk::describe(&e))?));
+        }
+        answers.sort_by_key(|(n, _)| *n);
+        let mut records = Vec::new();
+        for (n, sets) in answers {
+            let zone_id = &holding[n];
             for set in sets.resource_record_sets().iter().filter(|s| s.name().eq_ignore_ascii_case(&wanted)) {
                 let record_type = set.r#type().as_str().to_string();
                 if !matches!(record_type.as_str(), "A" | "AAAA" | "CNAME") {

@@ -132,11 +132,55 @@ pub fn mapping<'a>(domain: &str, mappings: &'a [Mapping], path: &str) -> (Hop, O
     (hop, Some((chosen, rest)))
 }
 
-/// A stage as read: its deployment, when it has one.
+/// A stage as read: its deployment, when it has one, and when it was last updated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stage {
     pub name: String,
     pub deployment_id: Option<String>,
+    /// RFC 3339; a stage update is what applies the API's disableExecuteApiEndpoint flag.
+    pub last_updated: Option<String>,
+}
+
+/// The REST API's own settings the chain depends on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestApi {
+    /// disableExecuteApiEndpoint as configured.
+    pub execute_api_disabled: bool,
+    /// REGIONAL, EDGE or PRIVATE.
+    pub endpoint_type: String,
+}
+
+/// The default `execute-api` endpoint against what is expected of it.
+///
+/// API Gateway reports the flag as configured only. It applies the flag "when you update any setting
+/// on any stage, such as updating the deployment" (developer guide, "Disable the default endpoint for
+/// REST APIs"), and no read shows whether that happened, so a set flag is shown with the stage's last
+/// update for a person to compare with when the flag was set.
+pub fn execute_api(api_id: &str, api: &RestApi, stage: Option<&Stage>, expect_off: bool) -> Hop {
+    let updated = stage
+        .and_then(|s| s.last_updated.as_deref().map(|at| format!("; stage {} last updated {at}", s.name)))
+        .unwrap_or_default();
+    match (api.execute_api_disabled, expect_off) {
+        (false, true) => Hop::fail(
+            "execute-api",
+            format!(
+                "the default endpoint of {} API {api_id} is on (disableExecuteApiEndpoint false)",
+                api.endpoint_type
+            ),
+            "set DisableExecuteApiEndpoint: true on the RestApi (CloudFormation applies it when the API is in the \
+             same stack), or use Custom::ExecuteApiEndpoint for an API made elsewhere; then update the stage",
+        ),
+        (false, false) => {
+            Hop::ok("execute-api", format!("the default endpoint of API {api_id} is on (not asked to be off)"))
+        }
+        (true, _) => Hop::ok(
+            "execute-api",
+            format!(
+                "the default endpoint of API {api_id} is off as configured; it takes effect at the first stage update \
+                 after it was set{updated}"
+            ),
+        ),
+    }
 }
 
 pub fn stage(api_id: &str, name: &str, found: Option<&Stage>) -> Hop {
@@ -614,11 +658,17 @@ mod tests {
     fn stage_and_integration() {
         assert_eq!(stage("api1", "prod", None).verdict, Verdict::Fail);
         assert_eq!(
-            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None })).verdict,
+            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None, last_updated: None }))
+                .verdict,
             Verdict::Fail
         );
         assert_eq!(
-            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()) })).verdict,
+            stage(
+                "api1",
+                "prod",
+                Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()), last_updated: None })
+            )
+            .verdict,
             Verdict::Ok
         );
 

@@ -3,7 +3,7 @@
 //! fails, 2 when one does, 1 on a usage or credentials error. Read-only: it changes nothing.
 
 use crate::aws::Readers;
-use crate::walk::{Request, walk, walk_domain};
+use crate::walk::{Expect, Request, walk, walk_domain};
 use aws_config::BehaviorVersion;
 use clap::Parser;
 use std::process::ExitCode;
@@ -29,6 +29,12 @@ struct Args {
     /// The request's method.
     #[arg(long, default_value = "GET")]
     method: String,
+    /// The status the request must answer (default: any 2xx or 3xx).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(100..=599))]
+    expect_status: Option<u16>,
+    /// The default execute-api endpoint should be off: a FAIL when it is on.
+    #[arg(long)]
+    execute_api_off: bool,
     /// Print `{"verdict": ..., "hops": [...]}` instead of the table.
     #[arg(long)]
     json: bool,
@@ -59,14 +65,17 @@ pub async fn run() -> ExitCode {
         }
     }
     let readers = Readers::new(&config);
+    let expect = Expect { status: args.expect_status, execute_api_off: args.execute_api_off };
+    let method = args.method.to_ascii_uppercase();
     let report = match &args.domain {
-        Some(domain) => walk_domain(&readers, domain, &args.path, &args.method).await,
+        Some(domain) => walk_domain(&readers, domain, &args.path, &method, &expect).await,
         None => {
             let request = Request {
                 rest_api_id: args.rest_api_id.clone().unwrap_or_default(),
                 stage: args.stage.clone().unwrap_or_default(),
                 path: args.path.clone(),
-                method: args.method.clone(),
+                method,
+                expect,
             };
             walk(&readers, &request).await
         }

@@ -46,17 +46,27 @@ impl Hop {
     }
 }
 
+/// What the one real request answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RequestResult {
+    pub status: u16,
+    pub latency_ms: i64,
+}
+
 /// Every hop judged, in chain order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
     pub verdict: Verdict,
     pub hops: Vec<Hop>,
+    /// The request hop's answer, when the request was sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request: Option<RequestResult>,
 }
 
 impl Report {
     pub fn new(hops: Vec<Hop>) -> Self {
         let verdict = hops.iter().map(|h| h.verdict).max().unwrap_or(Verdict::Ok);
-        Self { verdict, hops }
+        Self { verdict, hops, request: None }
     }
 
     /// The first hop that fails: the one a FAILED Reason names.

@@ -4,12 +4,13 @@
 //! `WaitForHealthyTargets`), it walks again every 15 s, across invocations. Delete: no AWS call.
 //!
 //! Properties: `DomainName`, or `RestApiId` + `StageName`; `Path` (/), `Method` (GET), `ExpectStatus`
-//! (any 2xx/3xx), `WaitForHealthyTargets` (true), `TimeoutSeconds` (900, 1..=3600), `Trigger`.
+//! (any 2xx/3xx), `ExpectExecuteApiDisabled` (false), `WaitForHealthyTargets` (true), `TimeoutSeconds`
+//! (900, 1..=3600), `Trigger` (any value; changing it re-runs the check).
 //! Attributes: `Verdict`, `Warnings`, `LatencyMs`, `StatusCode`.
 
 use crate::aws::Readers;
 use crate::report::{Report, Verdict};
-use crate::walk::{Request, walk, walk_domain};
+use crate::walk::{Expect, Request, walk, walk_domain};
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
 use std::task::Poll;
 use std::time::Duration;
@@ -27,7 +28,7 @@ pub struct Properties {
     pub start: Start,
     pub path: String,
     pub method: String,
-    pub expect_status: Option<u16>,
+    pub expect: Expect,
     pub wait_for_healthy_targets: bool,
     pub timeout: Duration,
 }
@@ -49,11 +50,18 @@ impl FromProperties for Properties {
         if !path.starts_with('/') {
             p.error(format!("Property Path: expected a path starting with /, got {path:?}"));
         }
+        let status = p.string("ExpectStatus").and_then(|text| match text.parse::<u16>() {
+            Ok(status @ 100..=599) => Some(status),
+            _ => {
+                p.error(format!("Property ExpectStatus: expected an HTTP status (100-599), got {text:?}"));
+                None
+            }
+        });
         Properties {
             start,
             path,
             method: p.string("Method").unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
-            expect_status: p.string("ExpectStatus").map(|s| s.parse::<u16>().unwrap_or(0)).filter(|s| *s > 0),
+            expect: Expect { status, execute_api_off: p.bool_or("ExpectExecuteApiDisabled", false) },
             wait_for_healthy_targets: p.bool_or("WaitForHealthyTargets", true),
             timeout: Duration::from_secs(p.integer_in("TimeoutSeconds", 1..=3600, 900)),
         }
@@ -77,13 +85,16 @@ impl PrivateApiCheck {
 
     async fn walk_once(&self, props: &Properties) -> Report {
         match &props.start {
-            Start::Domain(domain) => walk_domain(&self.readers, domain, &props.path, &props.method).await,
+            Start::Domain(domain) => {
+                walk_domain(&self.readers, domain, &props.path, &props.method, &props.expect).await
+            }
             Start::Api { rest_api_id, stage } => {
                 let request = Request {
                     rest_api_id: rest_api_id.clone(),
                     stage: stage.clone(),
                     path: props.path.clone(),
                     method: props.method.clone(),
+                    expect: props.expect.clone(),
                 };
                 walk(&self.readers, &request).await
             }
@@ -108,12 +119,9 @@ impl PrivateApiCheck {
             Start::Domain(domain) => format!("{domain}{}", props.path),
             Start::Api { rest_api_id, stage } => format!("{rest_api_id}/{stage}{}", props.path),
         };
-        let request = report.hops.iter().find(|h| h.hop == "request").map(|h| h.evidence.clone()).unwrap_or_default();
-        // "GET /orders -> 200 in 35 ms"
-        let status =
-            request.split("-> ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap_or_default().to_string();
-        let latency =
-            request.split(" in ").nth(1).and_then(|rest| rest.split(' ').next()).unwrap_or_default().to_string();
+        // No FAIL means the request hop ran and passed: it always has an answer here.
+        let (status, latency) =
+            report.request.map(|r| (r.status.to_string(), r.latency_ms.to_string())).unwrap_or_default();
         Ok(Success::new(id)
             .with("Verdict", report.verdict.to_string())
             .with("Warnings", report.warnings())

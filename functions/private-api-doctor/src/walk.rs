@@ -3,8 +3,8 @@
 //! failure that leaves nothing to follow are not walked.
 
 use crate::aws::Readers;
-use crate::checks::{self, IntegrationUri};
-use crate::report::{Hop, Report};
+use crate::checks::{self, IntegrationUri, TestInvoke};
+use crate::report::{Hop, Report, RequestResult};
 use crate::routes::{self, Route};
 use certificate_validator::aws::CertificateLookup;
 use certificate_validator::checks::{self as cv_checks, Requirements, Standing, Usage};
@@ -16,6 +16,16 @@ pub struct Request {
     pub stage: String,
     pub path: String,
     pub method: String,
+    pub expect: Expect,
+}
+
+/// What the caller expects beyond a working chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The request's status; None: any 2xx or 3xx.
+    pub status: Option<u16>,
+    /// The default execute-api endpoint should be off.
+    pub execute_api_off: bool,
 }
 
 /// A certificate judged by certificate-validator's checks, for `usage`, covering `names`.
@@ -50,7 +60,7 @@ fn now_secs() -> i64 {
 }
 
 /// From a custom domain: the domain and its records, its certificate, the mapping, then the API walk.
-pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &str) -> Report {
+pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &str, expect: &Expect) -> Report {
     let mut hops = Vec::new();
     let (read, records) = tokio::join!(readers.domain(domain), readers.records(domain));
     let read = match read {
@@ -101,10 +111,11 @@ pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &s
         stage: mapping.stage.clone(),
         path: rest,
         method: method.to_string(),
+        expect: expect.clone(),
     };
     let api = walk(readers, &request).await;
     hops.extend(api.hops);
-    Report::new(hops)
+    Report { request: api.request, ..Report::new(hops) }
 }
 
 fn unreadable(hop: &'static str, why: String) -> Hop {
@@ -114,16 +125,34 @@ fn unreadable(hop: &'static str, why: String) -> Hop {
 pub async fn walk(readers: &Readers, request: &Request) -> Report {
     let api = request.rest_api_id.as_str();
     let mut hops = Vec::new();
-    let (stage, resources) = tokio::join!(readers.stage(api, &request.stage), readers.resources(api));
+    let (stage, resources, rest_api) =
+        tokio::join!(readers.stage(api, &request.stage), readers.resources(api), readers.rest_api(api));
     hops.push(match &stage {
         Ok(found) => checks::stage(api, &request.stage, found.as_ref()),
         Err(why) => unreadable("stage", why.clone()),
     });
+    // Judged last (chain order), from reads made now.
+    let execute_api = match &rest_api {
+        Ok(rest_api) => checks::execute_api(
+            api,
+            rest_api,
+            stage.as_ref().ok().and_then(Option::as_ref),
+            request.expect.execute_api_off,
+        ),
+        Err(why) => unreadable("execute-api", why.clone()),
+    };
+    let finish = |mut hops: Vec<Hop>, answer: Option<TestInvoke>| {
+        hops.push(execute_api.clone());
+        Report {
+            request: answer.map(|a| RequestResult { status: a.status, latency_ms: a.latency_ms }),
+            ..Report::new(hops)
+        }
+    };
     let resources = match resources {
         Ok(resources) => resources,
         Err(why) => {
             hops.push(unreadable("integration", why));
-            return Report::new(hops);
+            return finish(hops, None);
         }
     };
     let plain: Vec<routes::Resource> = resources.iter().map(|(_, r)| r.clone()).collect();
@@ -141,7 +170,7 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
             Ok(integration) => integration,
             Err(why) => {
                 hops.push(unreadable("integration", why));
-                return Report::new(hops);
+                return finish(hops, None);
             }
         },
         None => None,
@@ -152,20 +181,22 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
     let private = hop.verdict == crate::report::Verdict::Ok;
     hops.push(hop);
     let (Some(integration), Some(uri), Some((resource_id, method))) = (integration, uri, found) else {
-        return Report::new(hops);
+        return finish(hops, None);
     };
     // The request runs alongside the reads of the link and the load balancer.
     let request_hop = async {
         match readers.test_invoke(api, &resource_id, &method, &request.path).await {
-            Ok(answer) => checks::request(&method, &request.path, &answer, None),
-            Err(why) => unreadable("request", why),
+            Ok(answer) => {
+                (checks::request(&request.method, &request.path, &answer, request.expect.status), Some(answer))
+            }
+            Err(why) => (unreadable("request", why), None),
         }
     };
     let chain = async { if private { backend(readers, &integration, &uri).await } else { Vec::new() } };
-    let (backend_hops, request_hop) = tokio::join!(chain, request_hop);
+    let (backend_hops, (request_hop, answer)) = tokio::join!(chain, request_hop);
     hops.extend(backend_hops);
     hops.push(request_hop);
-    Report::new(hops)
+    finish(hops, answer)
 }
 
 /// The hops behind a private integration: link, load balancer, target group, targets.
