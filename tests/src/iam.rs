@@ -357,9 +357,15 @@ fn route53_call(request: &Recorded, body: &str) -> AwsCall {
             ("ChangeResourceRecordSets", format!("arn:aws:route53:::hostedzone/{zone}"))
         }
         ("GET", ["change", id]) => ("GetChange", format!("arn:aws:route53:::change/{id}")),
+        ("GET", ["hostedzone", zone, "rrset"]) => {
+            ("ListResourceRecordSets", format!("arn:aws:route53:::hostedzone/{zone}"))
+        }
+        // No resource type: evaluated against "*".
+        ("GET", ["hostedzone"]) => ("ListHostedZones", String::new()),
         (method, other) => panic!("no IAM mapping for Route 53 {method} {other:?}"),
     };
-    AwsCall { action: format!("route53:{action}"), resources: vec![resource], context, protocol: Protocol::Xml }
+    let resources = if resource.is_empty() { vec![] } else { vec![resource] };
+    AwsCall { action: format!("route53:{action}"), resources, context, protocol: Protocol::Xml }
 }
 
 /// API Gateway's IAM actions are the HTTP verbs; the resource is the path (V2's without `/v2`).

@@ -3,6 +3,7 @@
 
 pub mod certs;
 pub mod cfn;
+pub mod chain;
 pub mod ecs;
 pub mod iam;
 pub mod lambda;
@@ -58,6 +59,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("execute-api-disabler", "ExecuteApiDisablerFunction"),
     ("certificate-validator", "CertificateValidatorFunction"),
     ("target-group-sync", "TargetGroupSyncFunction"),
+    ("private-api-doctor", "PrivateApiDoctorFunction"),
 ];
 
 /// A function's logical id in template.yaml.

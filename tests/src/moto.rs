@@ -3,8 +3,10 @@
 use crate::stub::{Recorded, Reply, StubServer};
 use crate::{free_port, repo_root};
 use shared::sdk::SdkConfig;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// A moto server, reached through a pass-through proxy (see [`moto_fixing_proxy`]).
@@ -13,7 +15,11 @@ pub struct MotoServer {
     /// The address the code under test talks to: the proxy in front of moto.
     pub endpoint: String,
     proxy: StubServer,
+    test_invoke: Scripted,
 }
+
+/// API Gateway's TestInvokeMethod answer, as a test scripts it (moto has no TestInvokeMethod).
+type Scripted = Arc<Mutex<Option<serde_json::Value>>>;
 
 /// moto_server from the pinned virtual environment (`make venv`), or `MOTO_SERVER`.
 fn moto_binary() -> PathBuf {
@@ -50,8 +56,15 @@ impl MotoServer {
             assert!(Instant::now() < until, "moto_server did not listen on port {port} within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"));
-        Self { child, endpoint: proxy.origin(), proxy }
+        let test_invoke = Scripted::default();
+        let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"), test_invoke.clone());
+        Self { child, endpoint: proxy.origin(), proxy, test_invoke }
+    }
+
+    /// What API Gateway's TestInvokeMethod answers from now on (`{"status": 200, "latency": 12, "log":
+    /// "..."}`): moto has none. The call is still held to the caller's IAM first.
+    pub fn answer_test_invoke(&self, answer: serde_json::Value) {
+        *self.test_invoke.lock().unwrap() = Some(answer);
     }
 
     /// Every AWS request made through this server so far (the benchmark counts calls with it).
@@ -205,12 +218,18 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
 /// A pass-through proxy in front of moto that
 /// - holds every call a function under test makes to template.yaml's IAM ([`crate::iam`]): a call
 ///   the function's policies do not allow is answered AccessDenied and never reaches moto;
-/// - corrects one moto bug: it returns the `cpu`, `memory` and `memoryReservation` of a task's
-///   containers (ECS `Container`) as JSON numbers, where the ECS API returns strings, so the real SDK
-///   rejects every DescribeTasks/RunTask/StopTask answer.
+/// - corrects two moto bugs:
+///   - it returns the `cpu`, `memory` and `memoryReservation` of a task's containers (ECS
+///     `Container`) as JSON numbers, where the ECS API returns strings, so the real SDK rejects every
+///     DescribeTasks/RunTask/StopTask answer;
+///   - PutIntegration drops `connectionId` and `integrationTarget` (a private integration's VPC link
+///     and load balancer): the proxy keeps what was put and adds them back to GetIntegration;
+/// - answers TestInvokeMethod, which moto lacks, as the test scripted it
+///   ([`MotoServer::answer_test_invoke`]).
 ///
 /// Nothing else is changed.
-fn moto_fixing_proxy(moto: String) -> StubServer {
+fn moto_fixing_proxy(moto: String, test_invoke: Scripted) -> StubServer {
+    let integrations: Arc<Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>> = Arc::default();
     // Each request runs on a runtime of its own: pooled connections would outlive the runtime that
     // opened them and stall the next request that picks one up. No pool, then.
     let http = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
@@ -220,6 +239,21 @@ fn moto_fixing_proxy(moto: String) -> StubServer {
         runtime.block_on(async {
             if let Some(denied) = enforcer.check(request, &http, &moto).await {
                 return denied;
+            }
+            let path = request.path().to_string();
+            let is_integration = path.starts_with("/restapis/") && path.ends_with("/integration");
+            if is_integration && request.method == "PUT" {
+                let body = request.json();
+                let kept: serde_json::Map<String, serde_json::Value> = ["connectionId", "integrationTarget"]
+                    .iter()
+                    .filter_map(|field| body.get(*field).map(|v| (field.to_string(), v.clone())))
+                    .collect();
+                integrations.lock().unwrap().insert(path.clone(), kept);
+            }
+            let test_invocation =
+                request.method == "POST" && path.starts_with("/restapis/") && path.contains("/methods/");
+            if test_invocation && let Some(answer) = test_invoke.lock().unwrap().clone() {
+                return Reply::json(200, &answer);
             }
             let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
             let mut forward = http.request(method, format!("{moto}{}", request.url)).body(request.body.clone());
@@ -245,6 +279,15 @@ fn moto_fixing_proxy(moto: String) -> StubServer {
             let target = request.header("x-amz-target").unwrap_or_default();
             if ["DescribeTasks", "RunTask", "StopTask"].iter().any(|op| target.ends_with(&format!(".{op}"))) {
                 body = container_numbers_as_strings(&body);
+            }
+            if is_integration
+                && request.method == "GET"
+                && status == 200
+                && let Some(kept) = integrations.lock().unwrap().get(&path)
+                && let Ok(serde_json::Value::Object(mut answer)) = serde_json::from_slice(&body)
+            {
+                answer.extend(kept.clone());
+                body = serde_json::to_vec(&answer).unwrap_or(body);
             }
             Reply { status, headers, body }
         })
