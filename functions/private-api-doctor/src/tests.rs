@@ -44,6 +44,8 @@ struct Chain {
     targets: Vec<(TargetHealthStateEnum, Option<TargetHealthReasonEnum>, &'static str)>,
     bound_to: Option<&'static str>,
     answer: (i32, &'static str),
+    /// How many health reads see every target `initial` before `targets` holds.
+    initial_reads: usize,
 }
 
 impl Default for Chain {
@@ -60,6 +62,7 @@ impl Default for Chain {
             targets: vec![(TargetHealthStateEnum::Healthy, None, "")],
             bound_to: None,
             answer: (200, ""),
+            initial_reads: 0,
         }
     }
 }
@@ -131,7 +134,6 @@ impl Chain {
         let lb_state = chain.lb_state.clone();
         let (port, protocol, cert) = (chain.listener_port, chain.listener_protocol.clone(), chain.listener_cert);
         let tg_protocol = chain.tg_protocol.clone();
-        let targets = chain.targets.clone();
         let bound_to = chain.bound_to;
         vec![
             mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(move || {
@@ -189,23 +191,55 @@ impl Chain {
                     .tag_descriptions(tags.build())
                     .build()
             }),
-            mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_output(move || {
+            self.target_health(),
+        ]
+    }
+
+    fn target_health(&self) -> Rule {
+        let targets = self.targets.clone();
+        let health = move || {
+            let mut output = DescribeTargetHealthOutput::builder();
+            for (n, (state, reason, description)) in targets.iter().enumerate() {
+                let mut health = TargetHealth::builder().state(state.clone());
+                if let Some(reason) = reason {
+                    health = health.reason(reason.clone()).description(*description);
+                }
+                output = output.target_health_descriptions(
+                    TargetHealthDescription::builder()
+                        .target(TargetDescription::builder().id(format!("10.0.1.{}", 5 + n)).port(8443).build())
+                        .target_health(health.build())
+                        .build(),
+                );
+            }
+            output.build()
+        };
+        if self.initial_reads == 0 {
+            return mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health).then_output(health);
+        }
+        let count = self.targets.len();
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
+            .sequence()
+            .output(move || {
+                let initial = TargetHealth::builder()
+                    .state(TargetHealthStateEnum::Initial)
+                    .reason(TargetHealthReasonEnum::InitialHealthChecking)
+                    .description("Initial health checks in progress")
+                    .build();
                 let mut output = DescribeTargetHealthOutput::builder();
-                for (n, (state, reason, description)) in targets.iter().enumerate() {
-                    let mut health = TargetHealth::builder().state(state.clone());
-                    if let Some(reason) = reason {
-                        health = health.reason(reason.clone()).description(*description);
-                    }
+                for n in 0..count {
                     output = output.target_health_descriptions(
                         TargetHealthDescription::builder()
                             .target(TargetDescription::builder().id(format!("10.0.1.{}", 5 + n)).port(8443).build())
-                            .target_health(health.build())
+                            .target_health(initial.clone())
                             .build(),
                     );
                 }
                 output.build()
-            }),
-        ]
+            })
+            .times(self.initial_reads)
+            .output(health)
+            .repeatedly()
+            .build()
     }
 
     /// The listener's certificate in ACM: issued, valid a year, for the names given.
@@ -489,6 +523,32 @@ async fn the_check_fails_naming_the_first_broken_hop() {
     let (ctx, props) = check_ctx(serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders"}));
     let failure = check.create(&ctx, props).await.unwrap_err();
     assert!(failure.reason.starts_with("vpc-link: VPC link link1 (V1) is FAILED"), "{}", failure.reason);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_check_waits_while_targets_are_initial_then_succeeds() {
+    use shared::custom_resource::CustomResource;
+    let chain = Chain { initial_reads: 2, ..Chain::default() };
+    let check = crate::resource::PrivateApiCheck::new(chain.readers());
+    let (ctx, props) = check_ctx(serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders"}));
+    let started = tokio::time::Instant::now();
+    let success = check.create(&ctx, props).await.unwrap();
+    assert_eq!(started.elapsed(), 2 * crate::resource::POLL_INTERVAL, "two walks saw initial targets");
+    assert_eq!(success.data["Verdict"], "OK");
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_waiting_initial_targets_are_a_warning() {
+    use shared::custom_resource::CustomResource;
+    let chain = Chain { initial_reads: 2, ..Chain::default() };
+    let check = crate::resource::PrivateApiCheck::new(chain.readers());
+    let (ctx, props) = check_ctx(
+        serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders", "WaitForHealthyTargets": "false"}),
+    );
+    let started = tokio::time::Instant::now();
+    let success = check.create(&ctx, props).await.unwrap();
+    assert_eq!(started.elapsed(), std::time::Duration::ZERO);
+    assert_eq!((success.data["Verdict"].as_str(), success.data["Warnings"].as_str()), ("WARN", "1"));
 }
 
 #[test]
