@@ -32,6 +32,7 @@ const FUNCTIONS: &[Function] = &[
     Function { name: "execute-api-disabler", event: include_str!("../../events/execute-api-disabler/create.json") },
     Function { name: "certificate-validator", event: include_str!("../../events/certificate-validator/create.json") },
     Function { name: "target-group-sync", event: include_str!("../../events/target-group-sync/binding-create.json") },
+    Function { name: "private-api-doctor", event: include_str!("../../events/private-api-doctor/create.json") },
 ];
 
 /// Properties for a Create that succeeds against `moto`, after making what it needs there.
@@ -58,6 +59,12 @@ async fn create_properties(function: &str, moto: &MotoServer) -> Value {
             service.run_tasks(2).await;
             let tg = service.target_group("bench-ip", TargetTypeEnum::Ip).await;
             json!({"TargetGroupArn": tg, "Cluster": "bench", "Service": "web", "WaitForHealthy": "false"})
+        }
+        "private-api-doctor" => {
+            // A whole chain (13 hops, 19 reads; TestInvokeMethod answered by the proxy).
+            toolkit_tests::chain::private_chain(moto).await;
+            moto.answer_test_invoke(toolkit_tests::chain::answer_ok());
+            json!({"DomainName": toolkit_tests::chain::DOMAIN, "Path": "/orders"})
         }
         other => panic!("no bench set-up for {other}"),
     }

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use toolkit_tests::certs::{self, Key};
 use toolkit_tests::cfn;
+use toolkit_tests::chain;
 use toolkit_tests::ecs;
 use toolkit_tests::function_binary;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
@@ -18,6 +19,7 @@ const CERT_EVENT: &str = include_str!("../../../events/certificate-validator/cre
 const HOOK_EVENT: &str = include_str!("../../../events/certificate-validator/hook-apigateway-domain.json");
 const BINDING_EVENT: &str = include_str!("../../../events/target-group-sync/binding-create.json");
 const STOPPING_EVENT: &str = include_str!("../../../events/target-group-sync/task-state-change-stopping.json");
+const CHECK_EVENT: &str = include_str!("../../../events/private-api-doctor/create.json");
 const DEPLOYMENT_EVENT: &str = include_str!("../../../events/target-group-sync/deployment-state-change.json");
 const SAMPLE_CERTIFICATE_ARN: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
@@ -172,7 +174,72 @@ async fn demo() {
     event(&sync, deployment).await;
     show_targets(&service, &tg).await;
 
+    step(
+        17,
+        "Custom::PrivateApiCheck: a whole chain in moto (domain, certificate, mapping, REST API over a VPC link, internal NLB with a TLS listener, target group bound to 2 ECS tasks), walked hop by hop",
+    );
+    println!("   (moto has no TestInvokeMethod: its answer, 200, is scripted; every other hop is read from moto)");
+    let chain = chain::private_chain(&moto).await;
+    moto.answer_test_invoke(chain::answer_ok());
+    let mut doctor = LambdaEmulator::start(Duration::from_secs(30));
+    doctor.spawn(&function_binary("private-api-doctor"), &cfn::moto_env_for(&moto, "PrivateApiDoctorFunction"));
+    let check = json!({"DomainName": chain::DOMAIN, "Path": "/orders", "ExpectExecuteApiDisabled": "true"});
+    show(&cfn::invoke(&doctor, &moto, CHECK_EVENT, "Create", None, check.clone(), TIMEOUT).await);
+    println!("   The same walk from the command line, as on-call runs it:");
+    println!("   $ private-api-doctor --domain {} --path /orders", chain::DOMAIN);
+    doctor_cli(&moto, &["--domain", chain::DOMAIN, "--path", "/orders"], false);
+
+    let breaks: [(&str, &str); 3] = [
+        ("targets", "Break 1: the service's tasks are deregistered from the target group"),
+        ("load-balancer", "Break 2: the NLB's TLS listener on 443 is deleted"),
+        ("stage", "Break 3: the stage the domain maps to is deleted"),
+    ];
+    for (n, (hop, title)) in breaks.into_iter().enumerate() {
+        step(18 + n as u32, title);
+        match hop {
+            "targets" => chain.deregister_tasks().await,
+            "load-balancer" => chain.delete_listener().await,
+            _ => chain.delete_stage().await,
+        }
+        let mut rerun = check.clone();
+        rerun["Trigger"] = json!(n + 1);
+        println!("   Custom::PrivateApiCheck Update (a Trigger change re-runs it):");
+        show(&cfn::invoke(&doctor, &moto, CHECK_EVENT, "Update", Some("api.example.com/orders"), rerun, TIMEOUT).await);
+        println!("   $ private-api-doctor --domain {} --path /orders   (failing hops only)", chain::DOMAIN);
+        doctor_cli(&moto, &["--domain", chain::DOMAIN, "--path", "/orders"], true);
+    }
+
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
+}
+
+/// Runs the doctor's command line against moto (signed as the deployed function, so template.yaml's
+/// IAM holds it too) and prints its table, or only its failing hops, with its exit code.
+fn doctor_cli(moto: &MotoServer, args: &[&str], failing_only: bool) {
+    let output = std::process::Command::new(function_binary("private-api-doctor"))
+        .args(args)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "PrivateApiDoctorFunction")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .expect("the doctor runs");
+    let table = String::from_utf8_lossy(&output.stdout);
+    let mut keep = !failing_only;
+    for line in table.lines() {
+        if failing_only {
+            // a FAIL row and the fix under it
+            let verdict = line.split_whitespace().nth(1).unwrap_or_default();
+            if !line.starts_with(' ') {
+                keep = verdict == "FAIL";
+            }
+        }
+        if keep && !line.is_empty() {
+            println!("   | {line}");
+        }
+    }
+    println!("   exit code {}", output.status.code().unwrap_or(-1));
 }
 
 /// Sends an EventBridge event and prints what the function did.
