@@ -78,3 +78,50 @@ async fn a_function_reaches_only_what_its_own_policies_name() {
     let disabler = aws_sdk_apigateway::Client::new(&moto.function_config("ExecuteApiDisablerFunction"));
     disabler.get_rest_api().rest_api_id(&api_id).send().await.expect("the disabler's to read");
 }
+
+#[tokio::test]
+async fn the_doctor_reads_and_test_invokes_but_changes_nothing() {
+    let moto = MotoServer::start();
+    let apigw_fixture = aws_sdk_apigateway::Client::new(&moto.sdk_config());
+    let (api_id, proxy_id) = toolkit_tests::moto::private_rest_api(&apigw_fixture, &["prod"]).await;
+    moto.answer_test_invoke(serde_json::json!({"status": 200, "latency": 5, "log": ""}));
+    let doctor = aws_sdk_apigateway::Client::new(&moto.function_config("PrivateApiDoctorFunction"));
+    doctor.get_rest_api().rest_api_id(&api_id).send().await.expect("reading the API is its job");
+    let invoked = doctor
+        .test_invoke_method()
+        .rest_api_id(&api_id)
+        .resource_id(&proxy_id)
+        .http_method("ANY")
+        .path_with_query_string("/orders")
+        .send()
+        .await
+        .expect("TestInvokeMethod (apigateway:POST on the method) is allowed");
+    assert_eq!(invoked.status(), 200);
+
+    // A POST elsewhere (CreateDeployment) and any PATCH are not its to make.
+    let err = doctor.create_deployment().rest_api_id(&api_id).stage_name("prod").send().await.expect_err("read-only");
+    assert_eq!(code(err.as_service_error().unwrap()), Some("AccessDeniedException"));
+    let err = doctor
+        .update_rest_api()
+        .rest_api_id(&api_id)
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/disableExecuteApiEndpoint")
+                .value("True")
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("read-only");
+    assert_eq!(code(err.as_service_error().unwrap()), Some("AccessDeniedException"));
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.function_config("PrivateApiDoctorFunction"));
+    let err = elb
+        .deregister_targets()
+        .target_group_arn("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/1")
+        .targets(TargetDescription::builder().id("10.0.0.9").port(80).build())
+        .send()
+        .await
+        .expect_err("read-only");
+    assert_eq!(code(err.as_service_error().unwrap()), Some("AccessDenied"));
+}
