@@ -1,8 +1,6 @@
 //! The AWS calls: ACM (in the certificate's own region) and Route 53.
 
 use crate::checks::Certificate;
-use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
-use shared::custom_resource::Failure;
 use shared::sdk::{self, SdkConfig};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -125,60 +123,4 @@ impl Acm {
             validation_records_missing: missing,
         }))
     }
-}
-
-pub struct Dns {
-    pub route53: aws_sdk_route53::Client,
-}
-
-/// A hosted zone id as Route 53 takes it (`Z123`, also accepted as `/hostedzone/Z123`).
-pub fn zone_id(id: &str) -> &str {
-    id.trim_start_matches("/hostedzone/")
-}
-
-impl Dns {
-    /// UPSERTs the validation CNAMEs in one change batch; returns the change id.
-    pub async fn upsert_validation_records(&self, zone: &str, records: &[(String, String)]) -> Result<String, Failure> {
-        let mut batch = ChangeBatch::builder().comment("ACM DNS validation (certificate-validator)");
-        for (name, value) in records {
-            let record_set = ResourceRecordSet::builder()
-                .name(name)
-                .r#type(RrType::Cname)
-                .ttl(300)
-                .resource_records(ResourceRecord::builder().value(value).build().map_err(build_failure)?)
-                .build()
-                .map_err(build_failure)?;
-            batch = batch.changes(
-                Change::builder()
-                    .action(ChangeAction::Upsert)
-                    .resource_record_set(record_set)
-                    .build()
-                    .map_err(build_failure)?,
-            );
-        }
-        let output = self
-            .route53
-            .change_resource_record_sets()
-            .hosted_zone_id(zone_id(zone))
-            .change_batch(batch.build().map_err(build_failure)?)
-            .send()
-            .await
-            .map_err(|err| {
-                Failure::new(format!(
-                    "Could not write the validation records into hosted zone {zone}: {}",
-                    sdk::describe(&err)
-                ))
-            })?;
-        Ok(output.change_info().map(|c| c.id().to_string()).unwrap_or_default())
-    }
-
-    /// PENDING or INSYNC.
-    pub async fn change_status(&self, change_id: &str) -> Result<String, String> {
-        let output = self.route53.get_change().id(change_id).send().await.map_err(|err| sdk::describe(&err))?;
-        Ok(output.change_info().map(|c| c.status().as_str().to_string()).unwrap_or_default())
-    }
-}
-
-fn build_failure(err: aws_smithy_types::error::operation::BuildError) -> Failure {
-    Failure::new(format!("Internal error: {err}"))
 }

@@ -13,10 +13,11 @@ pub mod aws;
 pub mod checks;
 pub mod targets;
 
-use aws::{Acm, CertificateLookup, Dns};
+use aws::{Acm, CertificateLookup};
 use checks::{Certificate, Requirements, Standing, Usage, check};
 use serde::{Deserialize, Serialize};
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
+use shared::dns::{Dns, Record};
 use shared::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
 use shared::sdk::SdkConfig;
 use std::task::Poll;
@@ -159,7 +160,19 @@ impl CertificateValidator {
                 );
             }
             None => {
-                let change = self.dns.upsert_validation_records(zone, &certificate.validation_records).await?;
+                let records: Vec<Record> = certificate
+                    .validation_records
+                    .iter()
+                    .map(|(name, value)| Record {
+                        name: name.clone(),
+                        record_type: aws_sdk_route53::types::RrType::Cname,
+                        value: value.clone(),
+                    })
+                    .collect();
+                let change = self
+                    .dns
+                    .upsert(zone, &records, "the validation records", "ACM DNS validation (certificate-validator)")
+                    .await?;
                 tracing::info!(zone, change = %change, records = certificate.validation_records.len(), "validation records written");
                 progress.records_change = Some(change);
                 ctx.save_progress(&progress);

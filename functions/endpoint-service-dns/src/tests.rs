@@ -1,0 +1,273 @@
+//! The resource against SDK-level mocks: pendingVerification → verified and → failed, which moto
+//! cannot show (it reports every private DNS name verified at once and has no
+//! StartVpcEndpointServicePrivateDnsVerification).
+
+use super::*;
+use aws_sdk_apigateway::operation::get_vpc_links::GetVpcLinksOutput;
+use aws_sdk_apigateway::types::VpcLink;
+use aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::DescribeVpcEndpointServiceConfigurationsOutput;
+use aws_sdk_ec2::operation::modify_vpc_endpoint_service_configuration::ModifyVpcEndpointServiceConfigurationOutput;
+use aws_sdk_ec2::operation::start_vpc_endpoint_service_private_dns_verification::StartVpcEndpointServicePrivateDnsVerificationOutput;
+use aws_sdk_ec2::types::{DnsNameState, PrivateDnsNameConfiguration, ServiceConfiguration};
+use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
+use aws_sdk_route53::operation::get_change::GetChangeOutput;
+use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
+use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, HostedZone};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use serde_json::json;
+use shared::custom_resource::{RequestType, testing};
+
+const SERVICE: &str = "vpce-svc-0123456789abcdef0";
+const NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/shared-nlb/50dc6c495c0c9188";
+const LABEL: &str = "_6e86v84tqgqubxbwii1m";
+const VALUE: &str = "vpce:l6p0ERxlTDkzRUHqdYQv";
+
+fn config(name: Option<&str>, state: Option<DnsNameState>) -> DescribeVpcEndpointServiceConfigurationsOutput {
+    let mut service = ServiceConfiguration::builder().service_id(SERVICE).network_load_balancer_arns(NLB);
+    if let Some(name) = name {
+        service = service.private_dns_name(name);
+    }
+    if let Some(state) = state {
+        service = service.private_dns_name_configuration(
+            PrivateDnsNameConfiguration::builder().r#type("TXT").name(LABEL).value(VALUE).state(state).build(),
+        );
+    }
+    DescribeVpcEndpointServiceConfigurationsOutput::builder().service_configurations(service.build()).build()
+}
+
+fn zone() -> Rule {
+    mock!(aws_sdk_route53::Client::get_hosted_zone).then_output(|| {
+        GetHostedZoneOutput::builder()
+            .hosted_zone(
+                HostedZone::builder()
+                    .id("/hostedzone/Z0PUBLIC")
+                    .name("example.com.")
+                    .caller_reference("r")
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    })
+}
+
+fn links(targets: &'static [&'static str]) -> Rule {
+    mock!(aws_sdk_apigateway::Client::get_vpc_links).then_output(move || {
+        let mut output = GetVpcLinksOutput::builder();
+        for target in targets {
+            output = output.items(VpcLink::builder().id("link1").target_arns(*target).build());
+        }
+        output.build()
+    })
+}
+
+/// The TXT record UPSERT AWS asks for: one record, under the zone's apex, its value quoted.
+fn upsert() -> Rule {
+    mock!(aws_sdk_route53::Client::change_resource_record_sets)
+        .match_requests(|req| {
+            let changes = req.change_batch().map(|b| b.changes()).unwrap_or_default();
+            req.hosted_zone_id() == Some("Z0PUBLIC")
+                && changes.len() == 1
+                && changes[0].action() == &aws_sdk_route53::types::ChangeAction::Upsert
+                && changes[0].resource_record_set().is_some_and(|set| {
+                    set.name() == format!("{LABEL}.example.com")
+                        && set.r#type() == &aws_sdk_route53::types::RrType::Txt
+                        && set.resource_records()[0].value() == format!("\"{VALUE}\"")
+                })
+        })
+        .then_output(|| {
+            ChangeResourceRecordSetsOutput::builder()
+                .change_info(
+                    ChangeInfo::builder()
+                        .id("/change/C1")
+                        .status(ChangeStatus::Pending)
+                        .submitted_at(aws_sdk_route53::primitives::DateTime::from_secs(0))
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        })
+}
+
+fn insync() -> Rule {
+    mock!(aws_sdk_route53::Client::get_change).then_output(|| {
+        GetChangeOutput::builder()
+            .change_info(
+                ChangeInfo::builder()
+                    .id("/change/C1")
+                    .status(ChangeStatus::Insync)
+                    .submitted_at(aws_sdk_route53::primitives::DateTime::from_secs(0))
+                    .build()
+                    .unwrap(),
+            )
+            .build()
+    })
+}
+
+fn start() -> Rule {
+    mock!(aws_sdk_ec2::Client::start_vpc_endpoint_service_private_dns_verification)
+        .match_requests(|req| req.service_id() == Some(SERVICE))
+        .then_output(|| StartVpcEndpointServicePrivateDnsVerificationOutput::builder().return_value(true).build())
+}
+
+fn modify() -> Rule {
+    mock!(aws_sdk_ec2::Client::modify_vpc_endpoint_service_configuration)
+        .match_requests(|req| {
+            req.service_id() == Some(SERVICE) && req.private_dns_name() == Some("service.example.com")
+        })
+        .then_output(|| ModifyVpcEndpointServiceConfigurationOutput::builder().r#return(true).build())
+}
+
+fn resource(ec2: &[&Rule], route53: &[&Rule], apigw: &[&Rule]) -> EndpointServicePrivateDns {
+    EndpointServicePrivateDns::from_clients(
+        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2),
+        mock_client!(aws_sdk_route53, RuleMode::MatchAny, route53),
+        mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigw),
+    )
+}
+
+fn ctx(props: serde_json::Value) -> (Ctx, Properties) {
+    testing::ctx(include_str!("../../../events/endpoint-service-dns/create.json"), RequestType::Create, None, props)
+}
+
+fn props() -> serde_json::Value {
+    json!({"ServiceId": SERVICE, "PrivateDnsName": "service.example.com", "HostedZoneId": "/hostedzone/Z0PUBLIC"})
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_new_name_is_set_written_verified_and_awaited() {
+    // Reads: the preflight's, then no name yet, then pending twice (record written, then in sync and
+    // verification started), then pending once more, then verified.
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+        .match_requests(|req| req.service_ids() == [SERVICE])
+        .sequence()
+        .output(|| config(None, None))
+        .times(2)
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
+        .times(3)
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)))
+        .build();
+    let (modify, start, upsert, insync, zone, links) = (modify(), start(), upsert(), insync(), zone(), links(&[]));
+    let resource = resource(&[&describe, &modify, &start], &[&zone, &upsert, &insync], &[&links]);
+    let (ctx, props) = ctx(props());
+    let started = tokio::time::Instant::now();
+    let success = resource.create(&ctx, props).await.unwrap();
+    assert_eq!(started.elapsed(), 4 * POLL_INTERVAL, "5 polls: set, write, in sync + start, wait, verified");
+    assert_eq!(
+        (describe.num_calls(), modify.num_calls(), upsert.num_calls(), insync.num_calls(), start.num_calls()),
+        (6, 1, 1, 1, 1)
+    );
+    assert_eq!(success.physical_resource_id, SERVICE);
+    assert_eq!(success.data["VerificationState"], "verified");
+    assert_eq!(success.data["PrivateDnsName"], "service.example.com");
+    assert_eq!(success.data["TxtRecordName"], format!("{LABEL}.example.com"));
+    assert_eq!(success.data["TxtRecordValue"], VALUE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_verification_fails_with_what_aws_looked_for() {
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+        .sequence()
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
+        .times(3)
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)))
+        .repeatedly()
+        .build();
+    let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
+    let resource = resource(&[&describe, &start], &[&zone, &upsert, &insync], &[&links]);
+    let (ctx, props) = ctx(props());
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert_eq!(start.num_calls(), 1);
+    assert!(failure.reason.starts_with("AWS reports the private DNS name service.example.com of endpoint service vpce-svc-0123456789abcdef0 as failed verification"), "{}", failure.reason);
+    assert!(
+        failure.reason.contains(&format!("TXT record {LABEL}.example.com with the value {VALUE}")),
+        "{}",
+        failure.reason
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_already_verified_name_succeeds_without_writing() {
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+        .then_output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)));
+    let (zone, links) = (zone(), links(&[]));
+    let resource = resource(&[&describe], &[&zone], &[&links]);
+    let (ctx, props) = ctx(props());
+    let success = resource.create(&ctx, props).await.unwrap();
+    assert_eq!(success.data["VerificationState"], "verified");
+    assert_eq!(describe.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_load_balancer_a_v1_link_targets_is_refused_before_anything_is_written() {
+    let describe =
+        mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_output(|| config(None, None));
+    let (zone, links) = (zone(), links(&[NLB]));
+    let resource = resource(&[&describe], &[&zone], &[&links]);
+    let (ctx, props) = ctx(props());
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert!(failure.reason.contains("which VPC link link1 (V1) also targets"), "{}", failure.reason);
+    assert!(failure.reason.contains("NLB is already associated with another VPC Endpoint Service"));
+}
+
+#[tokio::test]
+async fn a_name_outside_the_zone_is_refused() {
+    let describe =
+        mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_output(|| config(None, None));
+    let (zone, links) = (zone(), links(&[]));
+    let resource = resource(&[&describe], &[&zone], &[&links]);
+    let (ctx, props) =
+        ctx(json!({"ServiceId": SERVICE, "PrivateDnsName": "service.example.org", "HostedZoneId": "Z0PUBLIC"}));
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert!(
+        failure
+            .reason
+            .starts_with("Property PrivateDnsName: service.example.org is not in hosted zone Z0PUBLIC (example.com)"),
+        "{}",
+        failure.reason
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_service_is_named() {
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_error(|| {
+        aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::DescribeVpcEndpointServiceConfigurationsError::generic(
+            aws_sdk_ec2::error::ErrorMetadata::builder().code("InvalidVpcEndpointServiceId.NotFound").message("not found").build(),
+        )
+    });
+    let (zone, links) = (zone(), links(&[]));
+    let resource = resource(&[&describe], &[&zone], &[&links]);
+    let (ctx, props) = ctx(props());
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert_eq!(
+        failure.reason,
+        "Property ServiceId: endpoint service vpce-svc-0123456789abcdef0 not found in this account and region"
+    );
+}
+
+#[tokio::test]
+async fn delete_makes_no_call() {
+    let resource = resource(&[], &[], &[]);
+    let (ctx, props) = ctx(props());
+    let success = resource.delete(&ctx, props).await.unwrap();
+    assert_eq!(success.physical_resource_id, "vpce-svc-0123456789abcdef0");
+}
+
+#[test]
+fn properties_are_checked_before_any_call() {
+    let parse = |v: serde_json::Value| {
+        shared::custom_resource::properties::parse::<Properties>(v.as_object().unwrap()).map_err(|e| e.to_string())
+    };
+    let ok = parse(props()).unwrap();
+    assert_eq!((ok.hosted_zone_id.as_str(), ok.timeout), ("Z0PUBLIC", Duration::from_secs(1800)));
+    let bad =
+        parse(json!({"ServiceId": "vpce-123", "PrivateDnsName": "nodot", "HostedZoneId": "Z1", "TimeoutSeconds": "0"}))
+            .unwrap_err();
+    assert!(bad.contains("Property ServiceId: expected an endpoint service id"), "{bad}");
+    assert!(bad.contains("Property PrivateDnsName: expected a domain name"), "{bad}");
+    assert!(bad.contains("TimeoutSeconds"), "{bad}");
+    let missing = parse(json!({})).unwrap_err();
+    assert!(
+        missing.contains("ServiceId") && missing.contains("PrivateDnsName") && missing.contains("HostedZoneId"),
+        "{missing}"
+    );
+}
