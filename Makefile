@@ -4,7 +4,7 @@ PYTHON ?= python3
 
 .PHONY: demo invoke test package venv venv-demo bench clean
 
-FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor
+FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns
 
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The

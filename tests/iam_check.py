@@ -226,7 +226,7 @@ def resolve_deep(value, resources: dict):
 
 
 # The services the functions call, by IAM prefix.
-CALLED_SERVICES = ["apigateway", "acm", "ecs", "elasticloadbalancing", "route53", "tag", "lambda", "sqs"]
+CALLED_SERVICES = ["apigateway", "acm", "ec2", "ecs", "elasticloadbalancing", "route53", "tag", "lambda", "sqs"]
 
 
 def emit(template_path: Path, out: Path) -> None:

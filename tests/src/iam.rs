@@ -94,22 +94,24 @@ impl Enforcer {
         Self { policies, actions, arn_formats }
     }
 
-    /// The function a request is signed as, when it is one the template defines.
-    fn caller(&self, request: &Recorded) -> Option<(String, String)> {
+    /// The function a request is signed as, when it is one the template defines, with the region and
+    /// service of its SigV4 scope.
+    fn caller(&self, request: &Recorded) -> Option<(String, String, String)> {
         let authorization = request.header("authorization")?;
         let credential = authorization.split("Credential=").nth(1)?.split(',').next()?;
         let mut scope = credential.split('/');
         let key_id = scope.next()?;
         let _date = scope.next()?;
         let region = scope.next()?;
-        self.policies.contains_key(key_id).then(|| (key_id.to_string(), region.to_string()))
+        let service = scope.next()?;
+        self.policies.contains_key(key_id).then(|| (key_id.to_string(), region.to_string(), service.to_string()))
     }
 
     /// None: allowed, or not a function's call. Some: AWS's AccessDenied answer. `moto` is read for
     /// the resource's tags at the moment of the call.
     pub async fn check(&self, request: &Recorded, http: &reqwest::Client, moto: &str) -> Option<Reply> {
-        let (function, region) = self.caller(request)?;
-        let call = AwsCall::read(request, &region, self, http, moto).await;
+        let (function, region, service) = self.caller(request)?;
+        let call = AwsCall::read(request, &region, &service, self, http, moto).await;
         assert!(
             self.actions.contains_key(&call.action.to_lowercase()),
             "{} is not an IAM action in AWS's service authorization data ({} {})",
@@ -167,6 +169,8 @@ enum Protocol {
     RestJson,
     /// awsQuery (ELBv2) and restXml (Route 53): the same XML error document.
     Xml,
+    /// ec2Query: its own error document, and the code UnauthorizedOperation.
+    Ec2,
 }
 
 impl Protocol {
@@ -178,6 +182,15 @@ impl Protocol {
             }
             Protocol::RestJson => Reply::json(403, &serde_json::json!({"message": message}))
                 .header("x-amzn-ErrorType", "AccessDeniedException"),
+            Protocol::Ec2 => Reply {
+                status: 403,
+                headers: vec![("content-type".into(), "text/xml".into())],
+                body: format!(
+                    "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>{message}</Message></Error>\
+                     </Errors><RequestID>iam-enforced</RequestID></Response>"
+                )
+                .into_bytes(),
+            },
             Protocol::Xml => Reply {
                 status: 403,
                 headers: vec![("content-type".into(), "text/xml".into())],
@@ -200,7 +213,14 @@ struct AwsCall {
 }
 
 impl AwsCall {
-    async fn read(request: &Recorded, region: &str, enforcer: &Enforcer, http: &reqwest::Client, moto: &str) -> Self {
+    async fn read(
+        request: &Recorded,
+        region: &str,
+        service: &str,
+        enforcer: &Enforcer,
+        http: &reqwest::Client,
+        moto: &str,
+    ) -> Self {
         let target = request.header("x-amz-target").unwrap_or_default();
         let body = String::from_utf8_lossy(&request.body).to_string();
         let mut call = if let Some((prefix, operation)) = target.split_once('.') {
@@ -212,7 +232,7 @@ impl AwsCall {
             };
             json_call(service, operation, &request.json(), region, enforcer)
         } else if let Some(action) = form_value(&body, "Action") {
-            elb_call(&action, &body, http, moto).await
+            if service == "ec2" { ec2_call(&action, &body, region) } else { elb_call(&action, &body, http, moto).await }
         } else if request.path().starts_with("/2013-04-01/") {
             route53_call(request, &body)
         } else {
@@ -299,6 +319,16 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).to_string()
 }
 
+/// EC2's Query calls the functions make: on endpoint services (ARN format from AWS's service
+/// authorization data: `vpc-endpoint-service/${VpcEndpointServiceId}`).
+fn ec2_call(action: &str, body: &str, region: &str) -> AwsCall {
+    let resources = form_value(body, "ServiceId")
+        .map(|id| format!("arn:aws:ec2:{region}:{ACCOUNT}:vpc-endpoint-service/{id}"))
+        .into_iter()
+        .collect();
+    AwsCall { action: format!("ec2:{action}"), resources, context: Context::new(), protocol: Protocol::Ec2 }
+}
+
 async fn elb_call(action: &str, body: &str, http: &reqwest::Client, moto: &str) -> AwsCall {
     let mut resources: Vec<String> = form_value(body, "TargetGroupArn").into_iter().collect();
     resources.extend(form_values_with_prefix(body, "ResourceArns.member.", ""));
@@ -360,6 +390,7 @@ fn route53_call(request: &Recorded, body: &str) -> AwsCall {
         ("GET", ["hostedzone", zone, "rrset"]) => {
             ("ListResourceRecordSets", format!("arn:aws:route53:::hostedzone/{zone}"))
         }
+        ("GET", ["hostedzone", zone]) => ("GetHostedZone", format!("arn:aws:route53:::hostedzone/{zone}")),
         // No resource type: evaluated against "*".
         ("GET", ["hostedzone"]) => ("ListHostedZones", String::new()),
         (method, other) => panic!("no IAM mapping for Route 53 {method} {other:?}"),

@@ -8,6 +8,7 @@ pub mod ecs;
 pub mod iam;
 pub mod lambda;
 pub mod moto;
+pub mod privatelink;
 pub mod stub;
 
 use std::path::{Path, PathBuf};
@@ -60,6 +61,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("certificate-validator", "CertificateValidatorFunction"),
     ("target-group-sync", "TargetGroupSyncFunction"),
     ("private-api-doctor", "PrivateApiDoctorFunction"),
+    ("endpoint-service-dns", "EndpointServiceDnsFunction"),
 ];
 
 /// A function's logical id in template.yaml.

@@ -15,11 +15,18 @@ pub struct MotoServer {
     /// The address the code under test talks to: the proxy in front of moto.
     pub endpoint: String,
     proxy: StubServer,
-    test_invoke: Scripted,
+    scripts: Scripts,
 }
 
-/// API Gateway's TestInvokeMethod answer, as a test scripts it (moto has no TestInvokeMethod).
-type Scripted = Arc<Mutex<Option<serde_json::Value>>>;
+/// What a test scripts in the proxy for what moto lacks: answers given instead of moto's (after the
+/// IAM check), and rewrites of moto's answers. Each returns None to leave a request alone.
+#[derive(Default, Clone)]
+struct Scripts {
+    answers: Arc<Mutex<Vec<Answer>>>,
+    rewrites: Arc<Mutex<Vec<Rewrite>>>,
+}
+type Answer = Box<dyn Fn(&Recorded) -> Option<Reply> + Send + Sync>;
+type Rewrite = Box<dyn Fn(&Recorded, &[u8]) -> Option<Vec<u8>> + Send + Sync>;
 
 /// moto_server from the pinned virtual environment (`make venv`), or `MOTO_SERVER`.
 fn moto_binary() -> PathBuf {
@@ -56,15 +63,30 @@ impl MotoServer {
             assert!(Instant::now() < until, "moto_server did not listen on port {port} within 30 s");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let test_invoke = Scripted::default();
-        let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"), test_invoke.clone());
-        Self { child, endpoint: proxy.origin(), proxy, test_invoke }
+        let scripts = Scripts::default();
+        let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"), scripts.clone());
+        Self { child, endpoint: proxy.origin(), proxy, scripts }
     }
 
     /// What API Gateway's TestInvokeMethod answers from now on (`{"status": 200, "latency": 12, "log":
     /// "..."}`): moto has none. The call is still held to the caller's IAM first.
     pub fn answer_test_invoke(&self, answer: serde_json::Value) {
-        *self.test_invoke.lock().unwrap() = Some(answer);
+        self.answer(move |request| {
+            let path = request.path();
+            (request.method == "POST" && path.starts_with("/restapis/") && path.contains("/methods/"))
+                .then(|| Reply::json(200, &answer))
+        });
+    }
+
+    /// Answers the requests `script` picks instead of moto (after the IAM check): for calls moto
+    /// lacks. Later scripts are asked first.
+    pub fn answer(&self, script: impl Fn(&Recorded) -> Option<Reply> + Send + Sync + 'static) {
+        self.scripts.answers.lock().unwrap().insert(0, Box::new(script));
+    }
+
+    /// Rewrites moto's answer body to the requests `script` picks: for states moto never shows.
+    pub fn rewrite(&self, script: impl Fn(&Recorded, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static) {
+        self.scripts.rewrites.lock().unwrap().insert(0, Box::new(script));
     }
 
     /// Every AWS request made through this server so far (the benchmark counts calls with it).
@@ -224,11 +246,12 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
 ///     DescribeTasks/RunTask/StopTask answer;
 ///   - PutIntegration drops `connectionId` and `integrationTarget` (a private integration's VPC link
 ///     and load balancer): the proxy keeps what was put and adds them back to GetIntegration;
-/// - answers TestInvokeMethod, which moto lacks, as the test scripted it
-///   ([`MotoServer::answer_test_invoke`]).
+/// - answers what moto lacks (TestInvokeMethod, StartVpcEndpointServicePrivateDnsVerification) and
+///   rewrites states it never shows, as a test scripts them ([`MotoServer::answer`],
+///   [`MotoServer::rewrite`]), after the IAM check.
 ///
 /// Nothing else is changed.
-fn moto_fixing_proxy(moto: String, test_invoke: Scripted) -> StubServer {
+fn moto_fixing_proxy(moto: String, scripts: Scripts) -> StubServer {
     let integrations: Arc<Mutex<HashMap<String, serde_json::Map<String, serde_json::Value>>>> = Arc::default();
     // Each request runs on a runtime of its own: pooled connections would outlive the runtime that
     // opened them and stall the next request that picks one up. No pool, then.
@@ -250,10 +273,8 @@ fn moto_fixing_proxy(moto: String, test_invoke: Scripted) -> StubServer {
                     .collect();
                 integrations.lock().unwrap().insert(path.clone(), kept);
             }
-            let test_invocation =
-                request.method == "POST" && path.starts_with("/restapis/") && path.contains("/methods/");
-            if test_invocation && let Some(answer) = test_invoke.lock().unwrap().clone() {
-                return Reply::json(200, &answer);
+            if let Some(answer) = scripts.answers.lock().unwrap().iter().find_map(|script| script(request)) {
+                return answer;
             }
             let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
             let mut forward = http.request(method, format!("{moto}{}", request.url)).body(request.body.clone());
@@ -288,6 +309,9 @@ fn moto_fixing_proxy(moto: String, test_invoke: Scripted) -> StubServer {
             {
                 answer.extend(kept.clone());
                 body = serde_json::to_vec(&answer).unwrap_or(body);
+            }
+            if let Some(rewritten) = scripts.rewrites.lock().unwrap().iter().find_map(|script| script(request, &body)) {
+                body = rewritten;
             }
             Reply { status, headers, body }
         })

@@ -33,6 +33,7 @@ const FUNCTIONS: &[Function] = &[
     Function { name: "certificate-validator", event: include_str!("../../events/certificate-validator/create.json") },
     Function { name: "target-group-sync", event: include_str!("../../events/target-group-sync/binding-create.json") },
     Function { name: "private-api-doctor", event: include_str!("../../events/private-api-doctor/create.json") },
+    Function { name: "endpoint-service-dns", event: include_str!("../../events/endpoint-service-dns/create.json") },
 ];
 
 /// Properties for a Create that succeeds against `moto`, after making what it needs there.
@@ -65,6 +66,14 @@ async fn create_properties(function: &str, moto: &MotoServer) -> Value {
             toolkit_tests::chain::private_chain(moto).await;
             moto.answer_test_invoke(toolkit_tests::chain::answer_ok());
             json!({"DomainName": toolkit_tests::chain::DOMAIN, "Path": "/orders"})
+        }
+        "endpoint-service-dns" => {
+            // The first Create sets the name, writes the record and waits one poll (10 s) for the
+            // scripted verification; the later ones find it verified.
+            let service = toolkit_tests::privatelink::endpoint_service(moto).await;
+            toolkit_tests::privatelink::script_verification(moto, "verified");
+            json!({"ServiceId": service.service_id, "PrivateDnsName": toolkit_tests::privatelink::PRIVATE_DNS_NAME,
+                "HostedZoneId": service.zone_id})
         }
         other => panic!("no bench set-up for {other}"),
     }

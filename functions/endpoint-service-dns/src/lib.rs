@@ -121,68 +121,91 @@ impl EndpointServicePrivateDns {
         Ok(zone)
     }
 
-    /// One poll: read the service, then take the next step.
+    /// One poll: read the service and take the next step; a step whose result can be seen at once
+    /// (a name just set, a record change already INSYNC) is followed in the same poll.
     async fn poll(&self, ctx: &Ctx, props: &Properties, zone: &str) -> Result<Poll<ServiceDns>, Failure> {
         let id = props.service_id.as_str();
-        let service = match self.ec2.service(id).await {
-            Ok(Some(service)) => service,
-            Ok(None) => return Err(Failure::new(format!("Endpoint service {id} no longer exists"))),
-            Err(why) => {
-                tracing::warn!(%why, "endpoint service unreadable this round; still waiting");
-                return Ok(Poll::Pending);
-            }
-        };
-        let mut progress: Progress = ctx.progress().unwrap_or_default();
-        let state = service.verification.as_ref().map(|v| v.state.clone());
-        if progress.verification_started && state == Some(State::PendingVerification) && !progress.pending_since_start {
-            progress.pending_since_start = true;
-            ctx.save_progress(&progress);
-        }
-        match next_step(&props.private_dns_name, zone, &service, &progress) {
-            Step::Verified => return Ok(Poll::Ready(service)),
-            Step::Failed => return Err(verification_failed(props, zone, &service)),
-            Step::SetName => {
-                self.ec2.set_private_dns_name(id, &props.private_dns_name).await?;
-                tracing::info!(name = %props.private_dns_name, "private DNS name set");
-                ctx.save_progress(&Progress::default());
-            }
-            Step::WriteRecord(name, value) => {
-                let record = Record {
-                    name: name.clone(),
-                    record_type: aws_sdk_route53::types::RrType::Txt,
-                    value: value.clone(),
-                };
-                let change = self
-                    .dns
-                    .upsert(
-                        &props.hosted_zone_id,
-                        &[record],
-                        "the private DNS verification record",
-                        "PrivateLink private DNS verification (endpoint-service-dns)",
-                    )
-                    .await?;
-                tracing::info!(record = %name, change = %change, "verification record written");
-                ctx.save_progress(&Progress {
-                    written: Some((name, value)),
-                    change_id: Some(change),
-                    ..Progress::default()
-                });
-            }
-            Step::AwaitRecord(change) => match self.dns.change_status(&change).await {
-                Ok(status) if status == "INSYNC" => {
-                    tracing::info!(change = %change, "verification record INSYNC");
-                    progress.in_sync = true;
-                    ctx.save_progress(&progress);
-                    // Start at once rather than one interval later.
-                    self.start(ctx, props, &service, progress).await?;
+        // At most twice: once more after setting the name, as AWS answers with what to verify at once.
+        for _ in 0..2 {
+            let service = match self.ec2.service(id).await {
+                Ok(Some(service)) => service,
+                Ok(None) => return Err(Failure::new(format!("Endpoint service {id} no longer exists"))),
+                Err(why) => {
+                    tracing::warn!(%why, "endpoint service unreadable this round; still waiting");
+                    return Ok(Poll::Pending);
                 }
-                Ok(status) => tracing::info!(change = %change, %status, "verification record not in sync yet"),
-                Err(why) => tracing::warn!(change = %change, %why, "could not read the change status"),
-            },
-            Step::StartVerification => self.start(ctx, props, &service, progress).await?,
-            Step::Wait => tracing::info!(state = ?state.as_ref().map(State::as_str), "verification in progress"),
+            };
+            let mut progress: Progress = ctx.progress().unwrap_or_default();
+            let state = service.verification.as_ref().map(|v| v.state.clone());
+            if progress.verification_started
+                && state == Some(State::PendingVerification)
+                && !progress.pending_since_start
+            {
+                progress.pending_since_start = true;
+                ctx.save_progress(&progress);
+            }
+            match next_step(&props.private_dns_name, zone, &service, &progress) {
+                Step::Verified => return Ok(Poll::Ready(service)),
+                Step::Failed => return Err(verification_failed(props, zone, &service)),
+                Step::SetName => {
+                    self.ec2.set_private_dns_name(id, &props.private_dns_name).await?;
+                    tracing::info!(name = %props.private_dns_name, "private DNS name set");
+                    ctx.save_progress(&Progress::default());
+                    continue;
+                }
+                Step::WriteRecord(name, value) => {
+                    let record = Record {
+                        name: name.clone(),
+                        record_type: aws_sdk_route53::types::RrType::Txt,
+                        value: value.clone(),
+                    };
+                    let change = self
+                        .dns
+                        .upsert(
+                            &props.hosted_zone_id,
+                            &[record],
+                            "the private DNS verification record",
+                            "PrivateLink private DNS verification (endpoint-service-dns)",
+                        )
+                        .await?;
+                    tracing::info!(record = %name, change = %change, "verification record written");
+                    let progress = Progress {
+                        written: Some((name, value)),
+                        change_id: Some(change.clone()),
+                        ..Progress::default()
+                    };
+                    ctx.save_progress(&progress);
+                    self.await_record(ctx, props, &service, progress, &change).await?;
+                }
+                Step::AwaitRecord(change) => self.await_record(ctx, props, &service, progress, &change).await?,
+                Step::StartVerification => self.start(ctx, props, &service, progress).await?,
+                Step::Wait => tracing::info!(state = ?state.as_ref().map(State::as_str), "verification in progress"),
+            }
+            break;
         }
         Ok(Poll::Pending)
+    }
+
+    /// Reads the record's change once; INSYNC starts the verification at once.
+    async fn await_record(
+        &self,
+        ctx: &Ctx,
+        props: &Properties,
+        service: &ServiceDns,
+        mut progress: Progress,
+        change: &str,
+    ) -> Result<(), Failure> {
+        match self.dns.change_status(change).await {
+            Ok(status) if status == "INSYNC" => {
+                tracing::info!(change = %change, "verification record INSYNC");
+                progress.in_sync = true;
+                ctx.save_progress(&progress);
+                self.start(ctx, props, service, progress).await?;
+            }
+            Ok(status) => tracing::info!(change = %change, %status, "verification record not in sync yet"),
+            Err(why) => tracing::warn!(change = %change, %why, "could not read the change status"),
+        }
+        Ok(())
     }
 
     async fn start(

@@ -88,19 +88,27 @@ fn upsert() -> Rule {
         })
 }
 
+fn change(status: ChangeStatus) -> GetChangeOutput {
+    GetChangeOutput::builder()
+        .change_info(
+            ChangeInfo::builder()
+                .id("/change/C1")
+                .status(status)
+                .submitted_at(aws_sdk_route53::primitives::DateTime::from_secs(0))
+                .build()
+                .unwrap(),
+        )
+        .build()
+}
+
+/// PENDING when first read (right after the UPSERT), INSYNC after.
 fn insync() -> Rule {
-    mock!(aws_sdk_route53::Client::get_change).then_output(|| {
-        GetChangeOutput::builder()
-            .change_info(
-                ChangeInfo::builder()
-                    .id("/change/C1")
-                    .status(ChangeStatus::Insync)
-                    .submitted_at(aws_sdk_route53::primitives::DateTime::from_secs(0))
-                    .build()
-                    .unwrap(),
-            )
-            .build()
-    })
+    mock!(aws_sdk_route53::Client::get_change)
+        .sequence()
+        .output(|| change(ChangeStatus::Pending))
+        .output(|| change(ChangeStatus::Insync))
+        .repeatedly()
+        .build()
 }
 
 fn start() -> Rule {
@@ -135,8 +143,9 @@ fn props() -> serde_json::Value {
 
 #[tokio::test(start_paused = true)]
 async fn a_new_name_is_set_written_verified_and_awaited() {
-    // Reads: the preflight's, then no name yet, then pending twice (record written, then in sync and
-    // verification started), then pending once more, then verified.
+    // Reads: the preflight's and the first poll's show no name; once set, pending (record written, its
+    // change still PENDING); the second poll: pending (change INSYNC, verification started); the
+    // third: pending; the fourth: verified.
     let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
         .match_requests(|req| req.service_ids() == [SERVICE])
         .sequence()
@@ -151,10 +160,10 @@ async fn a_new_name_is_set_written_verified_and_awaited() {
     let (ctx, props) = ctx(props());
     let started = tokio::time::Instant::now();
     let success = resource.create(&ctx, props).await.unwrap();
-    assert_eq!(started.elapsed(), 4 * POLL_INTERVAL, "5 polls: set, write, in sync + start, wait, verified");
+    assert_eq!(started.elapsed(), 3 * POLL_INTERVAL, "4 polls: set + write, in sync + start, wait, verified");
     assert_eq!(
         (describe.num_calls(), modify.num_calls(), upsert.num_calls(), insync.num_calls(), start.num_calls()),
-        (6, 1, 1, 1, 1)
+        (6, 1, 1, 2, 1)
     );
     assert_eq!(success.physical_resource_id, SERVICE);
     assert_eq!(success.data["VerificationState"], "verified");

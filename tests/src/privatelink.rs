@@ -1,0 +1,98 @@
+//! A PrivateLink endpoint service in moto (an NLB in a VPC, the service on it, a public hosted zone
+//! for its domain), and the verification AWS runs, scripted in the proxy: moto reports every private
+//! DNS name `verified` at once (with placeholder record values) and has no
+//! StartVpcEndpointServicePrivateDnsVerification.
+
+use crate::moto::MotoServer;
+use crate::stub::{Recorded, Reply};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub const ZONE: &str = "example.com";
+pub const PRIVATE_DNS_NAME: &str = "service.example.com";
+/// What AWS asks for (the shape of the PrivateLink guide's example).
+pub const LABEL: &str = "_6e86v84tqgqubxbwii1m";
+pub const VALUE: &str = "vpce:l6p0ERxlTDkzRUHqdYQv";
+
+pub struct EndpointService {
+    pub service_id: String,
+    pub nlb_arn: String,
+    pub zone_id: String,
+}
+
+/// An NLB, an endpoint service on it (no private DNS name yet), and the public zone `example.com`.
+pub async fn endpoint_service(moto: &MotoServer) -> EndpointService {
+    let config = moto.sdk_config();
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.1.0.0/20").send().await.unwrap();
+    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+    let nlb = elb
+        .create_load_balancer()
+        .name("shared-nlb")
+        .r#type(aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
+        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
+        .subnets(subnet_id)
+        .send()
+        .await
+        .unwrap();
+    let nlb_arn = nlb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let service = ec2
+        .create_vpc_endpoint_service_configuration()
+        .network_load_balancer_arns(&nlb_arn)
+        .acceptance_required(true)
+        .send()
+        .await
+        .unwrap();
+    let service_id = service.service_configuration().unwrap().service_id().unwrap().to_string();
+    let zone = aws_sdk_route53::Client::new(&config)
+        .create_hosted_zone()
+        .name(ZONE)
+        .caller_reference(format!("privatelink-{service_id}"))
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone.hosted_zone().unwrap().id().trim_start_matches("/hostedzone/").to_string();
+    EndpointService { service_id, nlb_arn, zone_id }
+}
+
+fn ec2_action(request: &Recorded) -> Option<String> {
+    let body = String::from_utf8_lossy(&request.body);
+    body.split('&').find_map(|pair| pair.strip_prefix("Action=").map(str::to_string))
+}
+
+/// AWS's verification, scripted: until StartVpcEndpointServicePrivateDnsVerification is called the
+/// name is `pendingVerification`; after it, `outcome` (`verified` or `failed`). The record AWS asks
+/// for is [`LABEL`] / [`VALUE`] (moto's placeholders are replaced). Returns whether Start was called.
+pub fn script_verification(moto: &MotoServer, outcome: &'static str) -> Arc<AtomicBool> {
+    let started = Arc::new(AtomicBool::new(false));
+    let flag = started.clone();
+    moto.answer(move |request| {
+        (ec2_action(request).as_deref() == Some("StartVpcEndpointServicePrivateDnsVerification")).then(|| {
+            flag.store(true, Ordering::SeqCst);
+            Reply {
+                status: 200,
+                headers: vec![("content-type".into(), "text/xml".into())],
+                body: "<StartVpcEndpointServicePrivateDnsVerificationResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+                       <requestId>scripted</requestId><return>true</return></StartVpcEndpointServicePrivateDnsVerificationResponse>"
+                    .as_bytes()
+                    .to_vec(),
+            }
+        })
+    });
+    let flag = started.clone();
+    moto.rewrite(move |request, body| {
+        if ec2_action(request).as_deref() != Some("DescribeVpcEndpointServiceConfigurations") {
+            return None;
+        }
+        let state = if flag.load(Ordering::SeqCst) { outcome } else { "pendingVerification" };
+        let text = String::from_utf8_lossy(body)
+            .replace("<state>verified</state>", &format!("<state>{state}</state>"))
+            .replace("<name>n</name>", &format!("<name>{LABEL}</name>"))
+            .replace("<value>val</value>", &format!("<value>{VALUE}</value>"));
+        Some(text.into_bytes())
+    });
+    started
+}
