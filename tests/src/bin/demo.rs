@@ -11,6 +11,7 @@ use toolkit_tests::ecs;
 use toolkit_tests::function_binary;
 use toolkit_tests::lambda::{LambdaEmulator, Outcome};
 use toolkit_tests::moto::{self, MotoServer};
+use toolkit_tests::privatelink;
 use toolkit_tests::stub::{Reply, SCRIPTED_LINK, StubServer, scripted_apigateway};
 
 const WAITER_EVENT: &str = include_str!("../../../events/vpc-link-waiter/create.json");
@@ -20,6 +21,7 @@ const HOOK_EVENT: &str = include_str!("../../../events/certificate-validator/hoo
 const BINDING_EVENT: &str = include_str!("../../../events/target-group-sync/binding-create.json");
 const STOPPING_EVENT: &str = include_str!("../../../events/target-group-sync/task-state-change-stopping.json");
 const CHECK_EVENT: &str = include_str!("../../../events/private-api-doctor/create.json");
+const DNS_EVENT: &str = include_str!("../../../events/endpoint-service-dns/create.json");
 const DEPLOYMENT_EVENT: &str = include_str!("../../../events/target-group-sync/deployment-state-change.json");
 const SAMPLE_CERTIFICATE_ARN: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/8f1c2d3e-4b5a-6978-8a9b-0c1d2e3f4a5b";
@@ -207,6 +209,28 @@ async fn demo() {
         show(&cfn::invoke(&doctor, &moto, CHECK_EVENT, "Update", Some("api.example.com/orders"), rerun, TIMEOUT).await);
         println!("   $ private-api-doctor --domain {} --path /orders   (failing hops only)", chain::DOMAIN);
         doctor_cli(&moto, &["--domain", chain::DOMAIN, "--path", "/orders"], true);
+    }
+
+    step(
+        21,
+        "Custom::EndpointServicePrivateDns: an NLB published as a PrivateLink endpoint service, its private DNS name proved",
+    );
+    println!("   (moto reports every name verified at once and has no StartVpcEndpointServicePrivateDnsVerification:");
+    println!("    AWS's verification is scripted, pendingVerification until started, then verified)");
+    let endpoint_service = privatelink::endpoint_service(&moto).await;
+    privatelink::script_verification(&moto, "verified");
+    let mut dns = LambdaEmulator::start(Duration::from_secs(30));
+    dns.spawn(&function_binary("endpoint-service-dns"), &cfn::moto_env_for(&moto, "EndpointServiceDnsFunction"));
+    let props = json!({"ServiceId": endpoint_service.service_id, "PrivateDnsName": privatelink::PRIVATE_DNS_NAME,
+        "HostedZoneId": endpoint_service.zone_id});
+    show(&cfn::invoke(&dns, &moto, DNS_EVENT, "Create", None, props, TIMEOUT).await);
+    for line in dns.logs().lines().filter(|l| {
+        ["private DNS name set", "verification record written", "INSYNC", "verification started"]
+            .iter()
+            .any(|m| l.contains(m))
+    }) {
+        let message = serde_json::from_str::<Value>(line).ok().and_then(|v| v["message"].as_str().map(str::to_string));
+        println!("   log: {}", message.unwrap_or_else(|| line.trim().to_string()));
     }
 
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
