@@ -50,6 +50,7 @@ test: venv
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
 	$(VENV)/bin/python tests/iam_check.py template.yaml
+	for example in examples/*/template.yaml; do $(VENV)/bin/python tests/iam_check.py $$example || exit 1; done
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
