@@ -8,6 +8,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
+/// Seconds since the Unix epoch, now (system time: for expiry arithmetic, not for waits).
+pub fn epoch_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     epoch_ms_at_anchor: u64,

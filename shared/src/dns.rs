@@ -1,12 +1,28 @@
-//! Route 53 writes two functions make: ACM's validation CNAMEs (certificate-validator) and an
-//! endpoint service's verification TXT record (endpoint-service-dns). Records are UPSERTed in one
-//! change batch, and the change is then followed until INSYNC (feature `route53`).
+//! DNS names as the functions compare them, and (feature `route53`) the Route 53 writes two functions
+//! make: ACM's validation CNAMEs (certificate-validator) and an endpoint service's verification TXT
+//! record (endpoint-service-dns). Records are UPSERTed in one change batch, and the change is then
+//! followed until INSYNC.
 
+#[cfg(feature = "route53")]
 use crate::custom_resource::Failure;
+#[cfg(feature = "route53")]
 use crate::sdk;
+#[cfg(feature = "route53")]
 use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType};
 
+/// A DNS name as compared: surrounding space and the trailing dot dropped, case folded.
+pub fn normalise(name: &str) -> String {
+    name.trim().trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether the zone `zone` (its domain) holds `name`: the domain itself or a subdomain of it.
+pub fn zone_holds(zone: &str, name: &str) -> bool {
+    let (zone, name) = (normalise(zone), normalise(name));
+    name == zone || name.ends_with(&format!(".{zone}"))
+}
+
 /// One record to UPSERT: its name, type and (single) value, as Route 53 takes it.
+#[cfg(feature = "route53")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub name: String,
@@ -14,6 +30,7 @@ pub struct Record {
     pub value: String,
 }
 
+#[cfg(feature = "route53")]
 pub struct Dns {
     pub route53: aws_sdk_route53::Client,
 }
@@ -30,6 +47,7 @@ pub fn txt_value(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
+#[cfg(feature = "route53")]
 impl Dns {
     /// UPSERTs `records` into `zone` in one change batch; returns the change id. `what` names them in
     /// a failure ("the validation records").
@@ -80,6 +98,7 @@ impl Dns {
     }
 }
 
+#[cfg(feature = "route53")]
 fn build_failure(err: aws_smithy_types::error::operation::BuildError) -> Failure {
     Failure::new(format!("Internal error: {err}"))
 }
@@ -93,5 +112,14 @@ mod tests {
         assert_eq!(txt_value("vpce:abc123"), "\"vpce:abc123\"");
         assert_eq!(txt_value("a\"b\\c"), "\"a\\\"b\\\\c\"");
         assert_eq!(zone_id("/hostedzone/Z123"), "Z123");
+    }
+
+    #[test]
+    fn zones_hold_their_domain_and_its_subdomains_only() {
+        assert_eq!(normalise(" Api.Example.COM. "), "api.example.com");
+        assert!(zone_holds("example.com.", "Service.Example.com"));
+        assert!(zone_holds("example.com", "example.com"));
+        assert!(!zone_holds("example.com", "badexample.com"));
+        assert!(!zone_holds("service.example.com", "example.com"));
     }
 }

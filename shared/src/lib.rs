@@ -7,12 +7,11 @@
 //! - [`sdk`]: SDK configuration and error helpers used by every function.
 //! - [`logging`]: the log set-up, which keeps other crates' TRACE output (raw events, request
 //!   bodies: the ResponseURL) out of the logs.
-//! - `dns` (feature `route53`): Route 53 record UPSERTs followed until INSYNC.
+//! - [`dns`]: DNS names as compared; with feature `route53`, Route 53 UPSERTs followed until INSYNC.
 //! - [`clock`]: wall-clock time that follows tokio's clock, so waits are testable with paused time.
 
 pub mod clock;
 pub mod custom_resource;
-#[cfg(feature = "route53")]
 pub mod dns;
 pub mod hook;
 pub mod logging;

@@ -140,10 +140,7 @@ impl fmt::Display for Usage {
     }
 }
 
-/// A name as compared: case folded, trailing dot dropped.
-fn normalise(name: &str) -> String {
-    name.trim().trim_end_matches('.').to_ascii_lowercase()
-}
+use shared::dns::normalise;
 
 /// Whether a certificate name (possibly `*.base`) covers `name`. A wildcard stands for exactly one
 /// whole leftmost label: `*.example.com` covers `a.example.com`, not `example.com` nor `a.b.example.com`.

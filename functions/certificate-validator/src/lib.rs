@@ -229,7 +229,7 @@ impl CertificateValidator {
                 min_validity_days: HOOK_MIN_VALIDITY_DAYS,
                 function_region: &self.region,
             };
-            let mut verdict = check(&certificate, &required, now_secs());
+            let mut verdict = check(&certificate, &required, shared::clock::epoch_secs());
             if verdict.standing == Standing::Pending {
                 verdict.problems.insert(
                     0,
@@ -256,10 +256,6 @@ impl CertificateValidator {
             )
         }
     }
-}
-
-fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn success(certificate: &Certificate, now_secs: i64) -> Success {

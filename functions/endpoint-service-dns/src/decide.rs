@@ -50,16 +50,7 @@ impl State {
     }
 }
 
-/// DNS names as compared: case folded, no trailing dot.
-pub fn dns(name: &str) -> String {
-    name.trim_end_matches('.').to_ascii_lowercase()
-}
-
-/// Whether `zone` (the hosted zone's domain) holds `name`: the name itself or a subdomain of it.
-pub fn zone_holds(zone: &str, name: &str) -> bool {
-    let (zone, name) = (dns(zone), dns(name));
-    name == zone || name.ends_with(&format!(".{zone}"))
-}
+pub use shared::dns::{normalise as dns, zone_holds};
 
 /// The TXT record's full name: AWS's label under the zone's domain. Verifying the domain lets the
 /// service use it "or a subdomain" (PrivateLink guide, "Manage DNS names for VPC endpoint services":
@@ -78,9 +69,16 @@ pub fn v1_link_on<'a>(load_balancers: &'a [String], links: &'a [(String, Vec<Str
     })
 }
 
+/// How long a `failed` state left by an earlier attempt may stay after this request started a new
+/// verification before it counts as this attempt's answer (AWS may not show the new attempt pending
+/// between two reads).
+pub const FAILED_GRACE_SECS: u64 = 120;
+
 /// What this request has done so far (kept across invocations).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Progress {
+    /// ModifyVpcEndpointServiceConfiguration was called: not again while a read still lags.
+    pub name_set: bool,
     /// The record written (name, quoted value) and its Route 53 change id.
     pub written: Option<(String, String)>,
     pub change_id: Option<String>,
@@ -91,9 +89,12 @@ pub struct Progress {
     /// read is then final only once AWS has shown the new attempt pending.
     pub failed_at_start: bool,
     pub pending_since_start: bool,
+    /// When the verification was started, in seconds since the request's first invocation.
+    pub started_at_secs: u64,
 }
 
-/// The next step, given the service as read now and the progress so far.
+/// The next step, given the service as read now, the progress so far and the seconds since the
+/// request's first invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// The service has another private DNS name (or none): set ours.
@@ -110,9 +111,10 @@ pub enum Step {
     Failed,
 }
 
-pub fn next_step(wanted: &str, zone: &str, service: &ServiceDns, progress: &Progress) -> Step {
+pub fn next_step(wanted: &str, zone: &str, service: &ServiceDns, progress: &Progress, elapsed_secs: u64) -> Step {
     if service.private_dns_name.as_deref().map(dns) != Some(dns(wanted)) {
-        return Step::SetName;
+        // Set once; a read that still shows the old name lags behind the write.
+        return if progress.name_set { Step::Wait } else { Step::SetName };
     }
     let Some(verification) = &service.verification else {
         // The name is set but AWS has not published what to verify yet.
@@ -123,7 +125,10 @@ pub fn next_step(wanted: &str, zone: &str, service: &ServiceDns, progress: &Prog
         // A failure is final only for a verification this request started; an earlier one (a
         // previous attempt, or before the record existed) is retried with the record written.
         State::Failed
-            if progress.verification_started && (!progress.failed_at_start || progress.pending_since_start) =>
+            if progress.verification_started
+                && (!progress.failed_at_start
+                    || progress.pending_since_start
+                    || elapsed_secs >= progress.started_at_secs + FAILED_GRACE_SECS) =>
         {
             return Step::Failed;
         }
@@ -159,11 +164,7 @@ mod tests {
     }
 
     #[test]
-    fn zones_hold_the_name_or_its_subdomains_only() {
-        assert!(zone_holds("example.com.", "Service.Example.com"));
-        assert!(zone_holds("example.com", "example.com"));
-        assert!(!zone_holds("example.com", "badexample.com"));
-        assert!(!zone_holds("service.example.com", "example.com"));
+    fn the_record_goes_under_the_zone_apex() {
         assert_eq!(record_name("_abc", "Example.com."), "_abc.example.com");
     }
 
@@ -172,29 +173,32 @@ mod tests {
         let wanted = "service.example.com";
         let zone = "example.com";
         let mut progress = Progress::default();
-        assert_eq!(next_step(wanted, zone, &service(None, None), &progress), Step::SetName);
-        assert_eq!(next_step(wanted, zone, &service(Some("old.example.com"), None), &progress), Step::SetName);
+        assert_eq!(next_step(wanted, zone, &service(None, None), &progress, 0), Step::SetName);
+        assert_eq!(next_step(wanted, zone, &service(Some("old.example.com"), None), &progress, 0), Step::SetName);
         let pending = service(Some("SERVICE.example.com."), Some(State::PendingVerification));
         let record = ("_6e86v84tqgqubxbwii1m.example.com".to_string(), "\"vpce:l6p0ERxlTDkzRUHqdYQv\"".to_string());
-        assert_eq!(next_step(wanted, zone, &pending, &progress), Step::WriteRecord(record.0.clone(), record.1.clone()));
+        assert_eq!(
+            next_step(wanted, zone, &pending, &progress, 0),
+            Step::WriteRecord(record.0.clone(), record.1.clone())
+        );
         progress.written = Some(record);
         progress.change_id = Some("C1".into());
-        assert_eq!(next_step(wanted, zone, &pending, &progress), Step::AwaitRecord("C1".into()));
+        assert_eq!(next_step(wanted, zone, &pending, &progress, 0), Step::AwaitRecord("C1".into()));
         progress.in_sync = true;
-        assert_eq!(next_step(wanted, zone, &pending, &progress), Step::StartVerification);
+        assert_eq!(next_step(wanted, zone, &pending, &progress, 0), Step::StartVerification);
         progress.verification_started = true;
-        assert_eq!(next_step(wanted, zone, &pending, &progress), Step::Wait);
+        assert_eq!(next_step(wanted, zone, &pending, &progress, 0), Step::Wait);
         let verified = service(Some(wanted), Some(State::Verified));
-        assert_eq!(next_step(wanted, zone, &verified, &progress), Step::Verified);
+        assert_eq!(next_step(wanted, zone, &verified, &progress, 0), Step::Verified);
     }
 
     #[test]
     fn a_failure_is_final_only_after_this_request_started_verifying() {
         let failed = service(Some("service.example.com"), Some(State::Failed));
         let fresh = Progress::default();
-        assert!(matches!(next_step("service.example.com", "example.com", &failed, &fresh), Step::WriteRecord(..)));
+        assert!(matches!(next_step("service.example.com", "example.com", &failed, &fresh, 0), Step::WriteRecord(..)));
         let started = Progress { verification_started: true, ..fresh.clone() };
-        assert_eq!(next_step("service.example.com", "example.com", &failed, &started), Step::Failed);
+        assert_eq!(next_step("service.example.com", "example.com", &failed, &started, 0), Step::Failed);
         // Failed already when this request started: final only once the new attempt was seen pending.
         let written = ("_6e86v84tqgqubxbwii1m.example.com".to_string(), "\"vpce:l6p0ERxlTDkzRUHqdYQv\"".to_string());
         let restarted = Progress {
@@ -204,10 +208,21 @@ mod tests {
             verification_started: true,
             failed_at_start: true,
             pending_since_start: false,
+            started_at_secs: 30,
+            ..Progress::default()
         };
-        assert_eq!(next_step("service.example.com", "example.com", &failed, &restarted), Step::Wait);
+        assert_eq!(next_step("service.example.com", "example.com", &failed, &restarted, 60), Step::Wait);
+        // ... or once the grace has passed without AWS showing it pending.
+        assert_eq!(next_step("service.example.com", "example.com", &failed, &restarted, 150), Step::Failed);
         let seen = Progress { pending_since_start: true, ..restarted };
-        assert_eq!(next_step("service.example.com", "example.com", &failed, &seen), Step::Failed);
+        assert_eq!(next_step("service.example.com", "example.com", &failed, &seen, 60), Step::Failed);
+    }
+
+    #[test]
+    fn the_name_is_set_once_while_reads_lag() {
+        let lagging = service(Some("old.example.com"), Some(State::Verified));
+        let set = Progress { name_set: true, ..Progress::default() };
+        assert_eq!(next_step("service.example.com", "example.com", &lagging, &set, 0), Step::Wait);
     }
 
     #[test]
@@ -220,7 +235,10 @@ mod tests {
             verification_started: true,
             ..Progress::default()
         };
-        assert!(matches!(next_step("service.example.com", "example.com", &pending, &progress), Step::WriteRecord(..)));
+        assert!(matches!(
+            next_step("service.example.com", "example.com", &pending, &progress, 0),
+            Step::WriteRecord(..)
+        ));
     }
 
     #[test]

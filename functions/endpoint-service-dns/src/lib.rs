@@ -144,13 +144,13 @@ impl EndpointServicePrivateDns {
                 progress.pending_since_start = true;
                 ctx.save_progress(&progress);
             }
-            match next_step(&props.private_dns_name, zone, &service, &progress) {
+            match next_step(&props.private_dns_name, zone, &service, &progress, ctx.elapsed().as_secs()) {
                 Step::Verified => return Ok(Poll::Ready(service)),
                 Step::Failed => return Err(verification_failed(props, zone, &service)),
                 Step::SetName => {
                     self.ec2.set_private_dns_name(id, &props.private_dns_name).await?;
                     tracing::info!(name = %props.private_dns_name, "private DNS name set");
-                    ctx.save_progress(&Progress::default());
+                    ctx.save_progress(&Progress { name_set: true, ..Progress::default() });
                     continue;
                 }
                 Step::WriteRecord(name, value) => {
@@ -170,6 +170,7 @@ impl EndpointServicePrivateDns {
                         .await?;
                     tracing::info!(record = %name, change = %change, "verification record written");
                     let progress = Progress {
+                        name_set: progress.name_set,
                         written: Some((name, value)),
                         change_id: Some(change.clone()),
                         ..Progress::default()
@@ -218,7 +219,12 @@ impl EndpointServicePrivateDns {
         self.ec2.start_verification(&props.service_id).await?;
         let failed = service.verification.as_ref().is_some_and(|v| v.state == State::Failed);
         tracing::info!(failed_before = failed, "verification started");
-        ctx.save_progress(&Progress { verification_started: true, failed_at_start: failed, ..progress });
+        ctx.save_progress(&Progress {
+            verification_started: true,
+            failed_at_start: failed,
+            started_at_secs: ctx.elapsed().as_secs(),
+            ..progress
+        });
         Ok(())
     }
 

@@ -254,11 +254,51 @@ async fn an_unknown_service_is_named() {
 }
 
 #[tokio::test]
-async fn delete_makes_no_call() {
+async fn delete_makes_no_call_and_keeps_the_id() {
     let resource = resource(&[], &[], &[]);
-    let (ctx, props) = ctx(props());
+    let (ctx, props) = testing::ctx(
+        include_str!("../../../events/endpoint-service-dns/delete.json"),
+        RequestType::Delete,
+        Some("vpce-svc-0aaaaaaaaaaaaaaaa"),
+        props(),
+    );
     let success = resource.delete(&ctx, props).await.unwrap();
-    assert_eq!(success.physical_resource_id, "vpce-svc-0123456789abcdef0");
+    assert_eq!(success.physical_resource_id, "vpce-svc-0aaaaaaaaaaaaaaaa");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_that_failed_before_is_retried_and_its_new_answer_awaited() {
+    // An earlier attempt left `failed`: the record is written, the verification started again; AWS
+    // shows the new attempt pending, then verified.
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+        .sequence()
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)))
+        .times(3)
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
+        .output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)))
+        .repeatedly()
+        .build();
+    let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
+    let resource = resource(&[&describe, &start], &[&zone, &upsert, &insync], &[&links]);
+    let (ctx, props) = ctx(props());
+    let success = resource.create(&ctx, props).await.unwrap();
+    assert_eq!(success.data["VerificationState"], "verified");
+    assert_eq!((upsert.num_calls(), start.num_calls()), (1, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_that_fails_again_is_reported_after_the_grace() {
+    // `failed` before and after the new attempt, never seen pending: reported, not waited out.
+    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+        .then_output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)));
+    let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
+    let resource = resource(&[&describe, &start], &[&zone, &upsert, &insync], &[&links]);
+    let (ctx, props) = ctx(props());
+    let started = tokio::time::Instant::now();
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert!(failure.reason.contains("as failed verification"), "{}", failure.reason);
+    let waited = started.elapsed().as_secs();
+    assert!((120..=140).contains(&waited), "reported {waited} s after the start, not at the 1800 s timeout");
 }
 
 #[test]

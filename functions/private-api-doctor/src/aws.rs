@@ -97,23 +97,7 @@ impl Readers {
                     .iter()
                     .filter_map(|c| c.certificate_arn().map(str::to_string))
                     .collect(),
-                target_group_arns: l
-                    .default_actions()
-                    .iter()
-                    .flat_map(|action| {
-                        let single = action.target_group_arn().map(str::to_string);
-                        let weighted = action
-                            .forward_config()
-                            .map(|f| {
-                                f.target_groups()
-                                    .iter()
-                                    .filter_map(|t| t.target_group_arn().map(str::to_string))
-                                    .collect()
-                            })
-                            .unwrap_or_else(Vec::new);
-                        single.into_iter().chain(weighted)
-                    })
-                    .collect(),
+                target_group_arns: forwarded_groups(l.default_actions()),
             })
             .collect();
         Ok((load_balancer, listeners))
@@ -239,17 +223,19 @@ impl Readers {
 
     /// The domain's base path mappings (a private domain is named with its id as well).
     pub async fn mappings(&self, domain: &str, domain_name_id: Option<&str>) -> Result<Vec<Mapping>, String> {
-        let output = self
+        let items = self
             .apigw
             .get_base_path_mappings()
             .domain_name(domain)
             .set_domain_name_id(domain_name_id.map(str::to_string))
             .limit(500)
+            .into_paginator()
+            .items()
             .send()
+            .try_collect()
             .await
             .map_err(|e| sdk::describe(&e))?;
-        Ok(output
-            .items()
+        Ok(items
             .iter()
             .map(|m| Mapping {
                 base_path: m.base_path().unwrap_or("(none)").to_string(),
@@ -349,11 +335,13 @@ impl Readers {
                     .get_domain_names()
                     .resource_owner(aws_sdk_apigateway::types::ResourceOwner::SelfValue)
                     .limit(500)
+                    .into_paginator()
+                    .items()
                     .send()
+                    .try_collect()
                     .await
                     .map_err(|e| sdk::describe(&e))?;
                 let Some(id) = all
-                    .items()
                     .iter()
                     .find(|d| d.domain_name() == Some(name) && d.domain_name_id().is_some())
                     .and_then(|d| d.domain_name_id())
@@ -409,11 +397,8 @@ impl Readers {
             .map_err(|e| sdk::describe(&e))?;
         let holding: Vec<String> = zones
             .iter()
-            .filter(|z| {
-                let zone = z.name().to_ascii_lowercase();
-                wanted == zone || wanted.ends_with(&format!(".{zone}"))
-            })
-            .map(|z| z.id().trim_start_matches("/hostedzone/").to_string())
+            .filter(|z| shared::dns::zone_holds(z.name(), name))
+            .map(|z| shared::dns::zone_id(z.id()).to_string())
             .collect();
         // One read per holding zone (a public and a private one, typically), concurrently.
         let mut reads = tokio::task::JoinSet::new();
@@ -423,7 +408,8 @@ impl Readers {
                 .list_resource_record_sets()
                 .hosted_zone_id(zone_id)
                 .start_record_name(&wanted)
-                .max_items(10);
+                // the name's sets of every type (weighted, latency ... sets share a name)
+                .max_items(100);
             reads.spawn(async move { (n, read.send().await) });
         }
         let mut answers = Vec::new();
@@ -451,4 +437,23 @@ impl Readers {
         }
         Ok(records)
     }
+}
+
+/// The target groups a listener's default actions forward to, each once. A forward action may carry
+/// its group twice (TargetGroupArn, and ForwardConfig's list): the list wins when present.
+fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -> Vec<String> {
+    let mut groups: Vec<String> = Vec::new();
+    for action in actions {
+        let listed: Vec<&str> = action
+            .forward_config()
+            .map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn()).collect())
+            .unwrap_or_default();
+        let arns = if listed.is_empty() { action.target_group_arn().into_iter().collect() } else { listed };
+        for arn in arns {
+            if !groups.iter().any(|g| g == arn) {
+                groups.push(arn.to_string());
+            }
+        }
+    }
+    groups
 }

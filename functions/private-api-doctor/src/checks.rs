@@ -1,4 +1,4 @@
-//! Each hop's verdict, as a pure function of what was read. `aws.rs` (next) does the reading.
+//! Each hop's verdict, as a pure function of what was read (`aws.rs` does the reading).
 
 use crate::report::Hop;
 use crate::routes::Route;
@@ -53,9 +53,9 @@ pub struct Record {
     pub points_to: String,
 }
 
-/// DNS names as compared: case folded, trailing dot and an alias's `dualstack.` prefix dropped.
+/// DNS names as compared (shared::dns), an alias's `dualstack.` prefix dropped too.
 fn dns(name: &str) -> String {
-    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    let name = shared::dns::normalise(name);
     name.strip_prefix("dualstack.").map(str::to_string).unwrap_or(name)
 }
 
@@ -474,6 +474,11 @@ fn advice(reason: Option<&str>) -> &'static str {
         Some("Elb.InitialHealthChecking") | Some("Elb.RegistrationInProgress") => "wait for the first health checks",
         _ => "see the reasons listed",
     }
+}
+
+/// Targets in their first health checks (`initial`): worth waiting for.
+pub fn targets_starting(targets: &[Target]) -> bool {
+    targets.iter().any(|t| t.state == "initial")
 }
 
 pub fn targets(targets: &[Target]) -> Hop {

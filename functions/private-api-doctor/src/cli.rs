@@ -1,6 +1,7 @@
 //! The command line: `private-api-doctor --domain api.example.com [--path /orders --method GET]`, or
 //! `--rest-api-id ID --stage NAME`. A table for a person, `--json` for machines. Exit 0 when no hop
-//! fails, 2 when one does, 1 on a usage or credentials error. Read-only: it changes nothing.
+//! fails, 2 when one does, 1 on a usage or credentials error. It changes nothing in AWS; its one
+//! request reaches the backend like any other.
 
 use crate::aws::Readers;
 use crate::walk::{Expect, Request, walk, walk_domain};
@@ -26,8 +27,8 @@ struct Args {
     /// The request's path.
     #[arg(long, default_value = "/")]
     path: String,
-    /// The request's method.
-    #[arg(long, default_value = "GET")]
+    /// The request's method (it reaches the backend like any request: GET changes nothing).
+    #[arg(long, default_value = "GET", value_parser = clap::builder::PossibleValuesParser::new(crate::resource::METHODS), ignore_case = true)]
     method: String,
     /// The status the request must answer (default: any 2xx or 3xx).
     #[arg(long, value_parser = clap::value_parser!(u16).range(100..=599))]

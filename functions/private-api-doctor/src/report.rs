@@ -61,12 +61,15 @@ pub struct Report {
     /// The request hop's answer, when the request was sent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request: Option<RequestResult>,
+    /// Some target is still in its first health checks (`initial`).
+    #[serde(skip)]
+    pub targets_starting: bool,
 }
 
 impl Report {
     pub fn new(hops: Vec<Hop>) -> Self {
         let verdict = hops.iter().map(|h| h.verdict).max().unwrap_or(Verdict::Ok);
-        Self { verdict, hops, request: None }
+        Self { verdict, hops, request: None, targets_starting: false }
     }
 
     /// The first hop that fails: the one a FAILED Reason names.

@@ -17,6 +17,9 @@ use std::time::Duration;
 
 pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 
+/// The methods a request may use (API Gateway's, but ANY, which is a method key, not a request).
+pub const METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Start {
     Domain(String),
@@ -60,7 +63,7 @@ impl FromProperties for Properties {
         Properties {
             start,
             path,
-            method: p.string("Method").unwrap_or_else(|| "GET".into()).to_ascii_uppercase(),
+            method: p.one_of("Method", METHODS).unwrap_or("GET").to_string(),
             expect: Expect { status, execute_api_off: p.bool_or("ExpectExecuteApiDisabled", false) },
             wait_for_healthy_targets: p.bool_or("WaitForHealthyTargets", true),
             timeout: Duration::from_secs(p.integer_in("TimeoutSeconds", 1..=3600, 900)),
@@ -68,10 +71,10 @@ impl FromProperties for Properties {
     }
 }
 
-/// Targets that are only `initial` yet: worth waiting for.
+/// Targets still in their first health checks, and nothing failing but the request (which fails
+/// while no target is healthy): worth walking again.
 fn still_starting(report: &Report) -> bool {
-    report.hops.iter().any(|h| h.hop == "targets" && h.verdict == Verdict::Warn && h.evidence.contains(" initial"))
-        && report.hops.iter().all(|h| h.verdict != Verdict::Fail || h.hop == "request")
+    report.targets_starting && report.hops.iter().all(|h| h.verdict != Verdict::Fail || h.hop == "request")
 }
 
 pub struct PrivateApiCheck {
@@ -102,16 +105,33 @@ impl PrivateApiCheck {
     }
 
     async fn check(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {
-        let report = ctx
+        // The last walk, for a timeout's Reason: what the targets still were.
+        let last = std::sync::Mutex::new(None::<Report>);
+        let waited = ctx
             .poll_until("the targets to pass their first health checks", props.timeout, POLL_INTERVAL, || async {
                 let report = self.walk_once(&props).await;
                 Ok(if props.wait_for_healthy_targets && still_starting(&report) {
+                    *last.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
                     Poll::Pending
                 } else {
                     Poll::Ready(report)
                 })
             })
-            .await?;
+            .await;
+        let report = match waited {
+            Ok(report) => report,
+            Err(failure) => {
+                let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
+                let targets = last.as_ref().and_then(|r| r.hops.iter().find(|h| h.hop == "targets"));
+                return Err(match targets {
+                    Some(hop) => Failure::new(format!(
+                        "{} Last seen: targets: {} Fix: {}",
+                        failure.reason, hop.evidence, hop.fix
+                    )),
+                    None => failure,
+                });
+            }
+        };
         if let Some(reason) = report.reason() {
             return Err(Failure::new(reason));
         }

@@ -46,6 +46,9 @@ struct Chain {
     answer: (i32, &'static str),
     /// How many health reads see every target `initial` before `targets` holds.
     initial_reads: usize,
+    /// The listener's forward action names its group twice (TargetGroupArn and ForwardConfig), as
+    /// AWS answers for a listener made with either.
+    forward_config_too: bool,
 }
 
 impl Default for Chain {
@@ -63,6 +66,7 @@ impl Default for Chain {
             bound_to: None,
             answer: (200, ""),
             initial_reads: 0,
+            forward_config_too: false,
         }
     }
 }
@@ -133,6 +137,7 @@ impl Chain {
         let chain = self.clone();
         let lb_state = chain.lb_state.clone();
         let (port, protocol, cert) = (chain.listener_port, chain.listener_protocol.clone(), chain.listener_cert);
+        let forward_config_too = chain.forward_config_too;
         let tg_protocol = chain.tg_protocol.clone();
         let bound_to = chain.bound_to;
         vec![
@@ -150,10 +155,21 @@ impl Chain {
                     .build()
             }),
             mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners).then_output(move || {
-                let mut listener = Listener::builder()
-                    .port(port)
-                    .protocol(protocol.clone())
-                    .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(TG).build());
+                let mut action = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(TG);
+                if forward_config_too {
+                    action = action.forward_config(
+                        aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::builder()
+                            .target_groups(
+                                aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                                    .target_group_arn(TG)
+                                    .weight(1)
+                                    .build(),
+                            )
+                            .build(),
+                    );
+                }
+                let mut listener =
+                    Listener::builder().port(port).protocol(protocol.clone()).default_actions(action.build());
                 if cert.is_some() {
                     listener = listener.certificates(
                         aws_sdk_elasticloadbalancingv2::types::Certificate::builder()
@@ -316,6 +332,21 @@ async fn a_healthy_chain_is_ok_hop_by_hop() {
         report.table()
     );
     assert_eq!(report.verdict, Verdict::Ok);
+}
+
+#[tokio::test]
+async fn a_group_named_twice_by_the_forward_action_is_walked_once() {
+    let report = walk(&Chain { forward_config_too: true, ..Chain::default() }.readers(), &request("/orders")).await;
+    let groups = report.hops.iter().filter(|h| h.hop == "target-group").count();
+    assert_eq!(groups, 1, "{}", report.table());
+}
+
+#[tokio::test]
+async fn a_query_string_goes_with_the_request_not_the_route() {
+    let report = walk(&Chain::default().readers(), &request("/orders?limit=5")).await;
+    assert_eq!(report.verdict, Verdict::Ok, "{}", report.table());
+    let hop = report.hops.iter().find(|h| h.hop == "request").unwrap();
+    assert_eq!(hop.evidence, "GET /orders?limit=5 -> 200 in 31 ms");
 }
 
 #[tokio::test]
@@ -551,6 +582,24 @@ async fn without_waiting_initial_targets_are_a_warning() {
     assert_eq!((success.data["Verdict"].as_str(), success.data["Warnings"].as_str()), ("WARN", "1"));
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_timeout_while_targets_are_initial_says_what_they_were() {
+    use shared::custom_resource::CustomResource;
+    let chain = Chain { initial_reads: 1000, ..Chain::default() };
+    let check = crate::resource::PrivateApiCheck::new(chain.readers());
+    let (ctx, props) = check_ctx(
+        serde_json::json!({"RestApiId": "api1", "StageName": "prod", "Path": "/orders", "TimeoutSeconds": "60"}),
+    );
+    let failure = check.create(&ctx, props).await.unwrap_err();
+    assert!(
+        failure.reason.contains(
+            "Last seen: targets: 0 of 1 healthy; 10.0.1.5:8443 initial (Elb.InitialHealthChecking: Initial health checks in progress)"
+        ),
+        "{}",
+        failure.reason
+    );
+}
+
 #[test]
 fn properties_need_a_domain_or_an_api_and_stage() {
     let parse = |v: serde_json::Value| {
@@ -563,4 +612,8 @@ fn properties_need_a_domain_or_an_api_and_stage() {
     assert!(both.contains("exactly one of the two"), "{both}");
     let bad_path = parse(serde_json::json!({"DomainName": "x", "Path": "orders"})).unwrap_err();
     assert!(bad_path.contains("Property Path"), "{bad_path}");
+    let bad_method = parse(serde_json::json!({"DomainName": "x", "Method": "ANY"})).unwrap_err();
+    assert!(bad_method.contains("Method") && bad_method.contains("expected one of GET"), "{bad_method}");
+    let bad_status = parse(serde_json::json!({"DomainName": "x", "ExpectStatus": "2xx"})).unwrap_err();
+    assert!(bad_status.contains("Property ExpectStatus"), "{bad_status}");
 }

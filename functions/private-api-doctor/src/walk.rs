@@ -55,10 +55,6 @@ async fn certificate_hop(
     }
 }
 
-fn now_secs() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default()
-}
-
 /// From a custom domain: the domain and its records, its certificate, the mapping, then the API walk.
 pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &str, expect: &Expect) -> Report {
     let mut hops = Vec::new();
@@ -85,9 +81,17 @@ pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &s
     let (certificate, mappings) = tokio::join!(
         async {
             match &read.certificate {
-                Some((arn, usage)) => {
-                    Some(certificate_hop(readers, "certificate", arn, *usage, &[domain.to_string()], now_secs()).await)
-                }
+                Some((arn, usage)) => Some(
+                    certificate_hop(
+                        readers,
+                        "certificate",
+                        arn,
+                        *usage,
+                        &[domain.to_string()],
+                        shared::clock::epoch_secs(),
+                    )
+                    .await,
+                ),
                 None => None,
             }
         },
@@ -101,7 +105,9 @@ pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &s
             return Report::new(hops);
         }
     };
-    let (hop, chosen) = checks::mapping(domain, &mappings, path);
+    // Mappings and resources match the path alone; the query goes with the request.
+    let (path_only, query) = split_query(path);
+    let (hop, chosen) = checks::mapping(domain, &mappings, path_only);
     hops.push(hop);
     let Some((mapping, rest)) = chosen else {
         return Report::new(hops);
@@ -109,13 +115,13 @@ pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &s
     let request = Request {
         rest_api_id: mapping.rest_api_id.clone(),
         stage: mapping.stage.clone(),
-        path: rest,
+        path: format!("{rest}{query}"),
         method: method.to_string(),
         expect: expect.clone(),
     };
     let api = walk(readers, &request).await;
     hops.extend(api.hops);
-    Report { request: api.request, ..Report::new(hops) }
+    Report { request: api.request, targets_starting: api.targets_starting, ..Report::new(hops) }
 }
 
 fn unreadable(hop: &'static str, why: String) -> Hop {
@@ -156,7 +162,7 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
         }
     };
     let plain: Vec<routes::Resource> = resources.iter().map(|(_, r)| r.clone()).collect();
-    let route = routes::route(&plain, &request.path, &request.method);
+    let route = routes::route(&plain, split_query(&request.path).0, &request.method);
     let found = match &route {
         Route::Found { resource, method } => {
             let id =
@@ -175,7 +181,7 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
         },
         None => None,
     };
-    let (hop, uri) = checks::integration(&request.method, &request.path, &route, integration.as_ref());
+    let (hop, uri) = checks::integration(&request.method, split_query(&request.path).0, &route, integration.as_ref());
     // The backend is followed only from a sound private integration; the request runs either way
     // (what API Gateway answers is evidence too).
     let private = hop.verdict == crate::report::Verdict::Ok;
@@ -192,15 +198,41 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
             Err(why) => (unreadable("request", why), None),
         }
     };
-    let chain = async { if private { backend(readers, &integration, &uri).await } else { Vec::new() } };
-    let (backend_hops, (request_hop, answer)) = tokio::join!(chain, request_hop);
-    hops.extend(backend_hops);
+    let chain = async { if private { backend(readers, &integration, &uri).await } else { Backend::default() } };
+    let (backend, (request_hop, answer)) = tokio::join!(chain, request_hop);
+    hops.extend(backend.hops);
     hops.push(request_hop);
-    finish(hops, answer)
+    Report { targets_starting: backend.targets_starting, ..finish(hops, answer) }
 }
 
-/// The hops behind a private integration: link, load balancer, target group, targets.
-async fn backend(readers: &Readers, integration: &checks::Integration, uri: &IntegrationUri) -> Vec<Hop> {
+/// The path and its `?query` (empty when there is none).
+fn split_query(path: &str) -> (&str, &str) {
+    match path.find('?') {
+        Some(at) => path.split_at(at),
+        None => (path, ""),
+    }
+}
+
+/// The hops behind a private integration, and whether targets are still in their first checks.
+#[derive(Default)]
+struct Backend {
+    hops: Vec<Hop>,
+    targets_starting: bool,
+}
+
+async fn backend(readers: &Readers, integration: &checks::Integration, uri: &IntegrationUri) -> Backend {
+    let mut starting = false;
+    let hops = backend_hops(readers, integration, uri, &mut starting).await;
+    Backend { hops, targets_starting: starting }
+}
+
+/// The hops behind a private integration: link, load balancer, target group, targets, tasks.
+async fn backend_hops(
+    readers: &Readers,
+    integration: &checks::Integration,
+    uri: &IntegrationUri,
+    starting: &mut bool,
+) -> Vec<Hop> {
     let mut hops = Vec::new();
     let link_id = integration.connection_id.clone().unwrap_or_default();
     let link = match readers.link(&link_id).await {
@@ -229,8 +261,15 @@ async fn backend(readers: &Readers, integration: &checks::Integration, uri: &Int
     if let Some(arn) = listener.certificate_arns.first() {
         let usage = if lb.kind == "application" { Usage::ApiGatewayBackendAlb } else { Usage::ApiGatewayBackendNlb };
         hops.push(
-            certificate_hop(readers, "listener-certificate", arn, usage, std::slice::from_ref(&uri.host), now_secs())
-                .await,
+            certificate_hop(
+                readers,
+                "listener-certificate",
+                arn,
+                usage,
+                std::slice::from_ref(&uri.host),
+                shared::clock::epoch_secs(),
+            )
+            .await,
         );
     }
     for tg_arn in &listener.target_group_arns {
@@ -238,6 +277,7 @@ async fn backend(readers: &Readers, integration: &checks::Integration, uri: &Int
             Ok((group, targets)) => {
                 hops.push(checks::target_group(&group, listener));
                 hops.push(checks::targets(&targets));
+                *starting |= checks::targets_starting(&targets);
                 match readers.binding(tg_arn).await {
                     Ok(Some((cluster, service))) => match readers.running_ips(&cluster, &service).await {
                         Ok(running) => {
