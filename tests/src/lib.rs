@@ -23,20 +23,24 @@ pub fn free_port() -> u16 {
 }
 
 /// Builds (if needed) and locates a function's debug binary, so end-to-end tests always run the
-/// current code. The build is `cargo build -p NAME`, the production feature set, as `make test` does
-/// before running the tests (so here it is a no-op). `TOOLKIT_BIN_DIR` points at prebuilt binaries
-/// instead: a cargo profile directory (`DIR/NAME`, e.g. `target/release`) or cargo-lambda's output,
-/// which `sam build` packages (`DIR/NAME/bootstrap`, i.e. `target/lambda`).
+/// current code. The build is `make test`'s own: every function in one `cargo build -p ... -p ...`
+/// (their production features, without the tests' dev-dependencies), so here it is a no-op. Building
+/// one alone would unify other features into the SDK crates and recompile them (minutes for EC2).
+/// `TOOLKIT_BIN_DIR` points at prebuilt binaries instead: a cargo profile directory (`DIR/NAME`, e.g.
+/// `target/release`) or cargo-lambda's output, which `sam build` packages (`DIR/NAME/bootstrap`,
+/// i.e. `target/lambda`).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
         return binary_in(&dir, name);
     }
+    let packages = FUNCTIONS.iter().flat_map(|(function, _)| ["-p", function]);
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "-p", name])
+        .args(["build", "--quiet"])
+        .args(packages)
         .current_dir(repo_root())
         .status()
         .expect("cargo runs");
-    assert!(status.success(), "cargo build -p {name} failed");
+    assert!(status.success(), "cargo build of the functions failed");
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
     let path = target.join("debug").join(name);
     assert!(path.is_file(), "{} not found after cargo build -p {name}", path.display());
@@ -87,4 +91,18 @@ pub fn wait_for(timeout: std::time::Duration, mut condition: impl FnMut() -> boo
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     condition()
+}
+
+#[cfg(test)]
+mod tests {
+    /// `make test` builds the Makefile's FUNCTIONS in one cargo invocation, and `function_binary`
+    /// repeats that build: with different lists, every end-to-end test would recompile the SDK.
+    #[test]
+    fn the_makefile_builds_the_functions_this_crate_knows() {
+        let makefile = std::fs::read_to_string(super::repo_root().join("Makefile")).unwrap();
+        let line = makefile.lines().find(|l| l.starts_with("FUNCTIONS :=")).expect("a FUNCTIONS line");
+        let listed: Vec<&str> = line.trim_start_matches("FUNCTIONS :=").split_whitespace().collect();
+        let known: Vec<&str> = super::FUNCTIONS.iter().map(|(name, _)| *name).collect();
+        assert_eq!(listed, known);
+    }
 }
