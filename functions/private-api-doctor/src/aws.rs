@@ -271,56 +271,18 @@ impl Readers {
         })
     }
 
-    /// The ECS service a target group is bound to by target-group-sync's tag (`cluster/service`).
+    /// The ECS service a target group is bound to by target-group-sync's tag (`cluster/service`),
+    /// read as target-group-sync reads it.
     pub async fn binding(&self, target_group_arn: &str) -> Result<Option<(String, String)>, String> {
-        let output =
-            self.elb.describe_tags().resource_arns(target_group_arn).send().await.map_err(|e| sdk::describe(&e))?;
-        let owner = output
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .find(|t| t.key() == Some(target_group_sync::decide::SERVICE_TAG))
-            .and_then(|t| t.value())
-            .and_then(|v| v.split_once('/'))
-            .map(|(cluster, service)| (cluster.to_string(), service.to_string()));
-        Ok(owner)
+        let owner = target_group_sync::aws::bound_to(&self.elb, target_group_arn).await.map_err(|e| e.to_string())?;
+        Ok(owner.and_then(|v| v.split_once('/').map(|(cluster, service)| (cluster.to_string(), service.to_string()))))
     }
 
-    /// The private IPs of a service's RUNNING tasks.
+    /// The private IPs of a service's RUNNING tasks (target-group-sync's read of the service's tasks).
     pub async fn running_ips(&self, cluster: &str, service: &str) -> Result<Vec<String>, String> {
-        let arns: Vec<String> = self
-            .ecs
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk::describe(&e))?;
-        let mut ips = Vec::new();
-        for chunk in arns.chunks(100) {
-            let tasks = self
-                .ecs
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(chunk.to_vec()))
-                .send()
-                .await
-                .map_err(|e| sdk::describe(&e))?;
-            for task in tasks.tasks().iter().filter(|t| t.last_status() == Some("RUNNING")) {
-                let ip = task
-                    .attachments()
-                    .iter()
-                    .flat_map(|a| a.details())
-                    .find(|d| d.name() == Some("privateIPv4Address"))
-                    .and_then(|d| d.value());
-                ips.extend(ip.map(str::to_string));
-            }
-        }
-        Ok(ips)
+        let tasks =
+            target_group_sync::aws::service_tasks(&self.ecs, cluster, service).await.map_err(|e| e.to_string())?;
+        Ok(tasks.into_iter().filter(|t| t.last_status == "RUNNING").filter_map(|t| t.private_ip).collect())
     }
 
     /// A custom domain: a public one by its name, else a private one (DomainNameV2) by its name

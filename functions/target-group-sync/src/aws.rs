@@ -56,20 +56,7 @@ impl Aws {
 
     /// The group's `tg-sync:service` tag: the service it is bound to, if any.
     pub async fn bound_to(&self, arn: &str) -> Result<Option<String>, SyncError> {
-        let out = self
-            .elb
-            .describe_tags()
-            .resource_arns(arn)
-            .send()
-            .await
-            .map_err(|err| SyncError::aws(format!("read the tags of {arn}"), sdk::describe(&err)))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
-            .flat_map(|d| d.tags())
-            .find(|t| t.key() == Some(SERVICE_TAG))
-            .and_then(|t| t.value())
-            .map(str::to_string))
+        bound_to(&self.elb, arn).await
     }
 
     /// One task as ECS reports it now; None when ECS no longer knows it.
@@ -111,36 +98,7 @@ impl Aws {
 
     /// The service's tasks meant to run: ListTasks (pages of 100) and DescribeTasks (batches of 100).
     pub async fn service_tasks(&self, cluster: &str, service: &str) -> Result<Vec<TaskView>, SyncError> {
-        let fail = |err: String| SyncError::aws(format!("read the tasks of {cluster}/{service}"), err);
-        let arns: Vec<String> = self
-            .ecs
-            .list_tasks()
-            .cluster(cluster)
-            .service_name(service)
-            .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
-            .max_results(ECS_BATCH as i32)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|err| fail(sdk::describe(&err)))?;
-        // Up to DESCRIBE_CONCURRENCY batches in flight: latency adds up over 10 batches for 1,000 tasks.
-        let mut tasks = Vec::with_capacity(arns.len());
-        let mut in_flight = tokio::task::JoinSet::new();
-        let mut batches = arns.chunks(ECS_BATCH).map(<[String]>::to_vec);
-        loop {
-            while in_flight.len() < DESCRIBE_CONCURRENCY {
-                let Some(batch) = batches.next() else { break };
-                let (ecs, cluster) = (self.ecs.clone(), cluster.to_string());
-                in_flight
-                    .spawn(async move { ecs.describe_tasks().cluster(cluster).set_tasks(Some(batch)).send().await });
-            }
-            let Some(joined) = in_flight.join_next().await else { break };
-            let out = joined.map_err(|err| fail(err.to_string()))?.map_err(|err| fail(sdk::describe(&err)))?;
-            tasks.extend(out.tasks().iter().map(task_view));
-        }
-        Ok(tasks)
+        service_tasks(&self.ecs, cluster, service).await
     }
 
     /// Of these task definitions, those whose containers define a health check (one
@@ -312,6 +270,60 @@ impl Aws {
         }
         remove.send().await.map(|_| ()).map_err(|err| SyncError::aws(format!("untag {arn}"), sdk::describe(&err)))
     }
+}
+
+/// The group's `tg-sync:service` tag: the service it is bound to, if any (the doctor reads it too).
+pub async fn bound_to(elb: &aws_sdk_elasticloadbalancingv2::Client, arn: &str) -> Result<Option<String>, SyncError> {
+    let out = elb
+        .describe_tags()
+        .resource_arns(arn)
+        .send()
+        .await
+        .map_err(|err| SyncError::aws(format!("read the tags of {arn}"), sdk::describe(&err)))?;
+    Ok(out
+        .tag_descriptions()
+        .iter()
+        .flat_map(|d| d.tags())
+        .find(|t| t.key() == Some(SERVICE_TAG))
+        .and_then(|t| t.value())
+        .map(str::to_string))
+}
+
+/// The service's tasks meant to run: ListTasks (pages of 100) and DescribeTasks (batches of 100).
+/// The doctor's tasks hop reads them too.
+pub async fn service_tasks(
+    ecs: &aws_sdk_ecs::Client,
+    cluster: &str,
+    service: &str,
+) -> Result<Vec<TaskView>, SyncError> {
+    let fail = |err: String| SyncError::aws(format!("read the tasks of {cluster}/{service}"), err);
+    let arns: Vec<String> = ecs
+        .list_tasks()
+        .cluster(cluster)
+        .service_name(service)
+        .desired_status(aws_sdk_ecs::types::DesiredStatus::Running)
+        .max_results(ECS_BATCH as i32)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|err| fail(sdk::describe(&err)))?;
+    // Up to DESCRIBE_CONCURRENCY batches in flight: latency adds up over 10 batches for 1,000 tasks.
+    let mut tasks = Vec::with_capacity(arns.len());
+    let mut in_flight = tokio::task::JoinSet::new();
+    let mut batches = arns.chunks(ECS_BATCH).map(<[String]>::to_vec);
+    loop {
+        while in_flight.len() < DESCRIBE_CONCURRENCY {
+            let Some(batch) = batches.next() else { break };
+            let (ecs, cluster) = (ecs.clone(), cluster.to_string());
+            in_flight.spawn(async move { ecs.describe_tasks().cluster(cluster).set_tasks(Some(batch)).send().await });
+        }
+        let Some(joined) = in_flight.join_next().await else { break };
+        let out = joined.map_err(|err| fail(err.to_string()))?.map_err(|err| fail(sdk::describe(&err)))?;
+        tasks.extend(out.tasks().iter().map(task_view));
+    }
+    Ok(tasks)
 }
 
 fn task_view(task: &aws_sdk_ecs::types::Task) -> TaskView {
