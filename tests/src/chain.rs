@@ -6,11 +6,10 @@
 
 use crate::certs::{self, Key};
 use crate::ecs::{self, Service};
-use crate::moto::MotoServer;
-use aws_sdk_apigateway::types::{ConnectionType, EndpointConfiguration, EndpointType, IntegrationType};
+use crate::moto::{self, MotoServer};
+use aws_sdk_apigateway::types::{EndpointConfiguration, EndpointType};
 use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Certificate, LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, TargetDescription,
-    TargetTypeEnum,
+    Action, ActionTypeEnum, Certificate, ProtocolEnum, TargetDescription, TargetTypeEnum,
 };
 
 pub const DOMAIN: &str = "api.example.com";
@@ -42,16 +41,7 @@ pub async fn private_chain(moto: &MotoServer) -> PrivateChain {
     let tasks = service.run_tasks(2).await;
     let elb = &service.elb;
 
-    let nlb = elb
-        .create_load_balancer()
-        .name("internal-nlb")
-        .r#type(LoadBalancerTypeEnum::Network)
-        .scheme(LoadBalancerSchemeEnum::Internal)
-        .subnets(&service.subnet)
-        .send()
-        .await
-        .unwrap();
-    let nlb_arn = nlb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let nlb_arn = ecs::internal_nlb(elb, "internal-nlb", &service.subnet).await;
     let target_group_arn = elb
         .create_target_group()
         .name("web")
@@ -116,28 +106,7 @@ pub async fn private_chain(moto: &MotoServer) -> PrivateChain {
         (&root, "GET", format!("https://{BACKEND_HOST}/")),
         (&proxy, "ANY", format!("https://{BACKEND_HOST}/{{proxy}}")),
     ] {
-        apigw
-            .put_method()
-            .rest_api_id(&api_id)
-            .resource_id(resource)
-            .http_method(method)
-            .authorization_type("NONE")
-            .send()
-            .await
-            .unwrap();
-        apigw
-            .put_integration()
-            .rest_api_id(&api_id)
-            .resource_id(resource)
-            .http_method(method)
-            .r#type(IntegrationType::HttpProxy)
-            .integration_http_method(method)
-            .uri(uri)
-            .connection_type(ConnectionType::VpcLink)
-            .connection_id(&link_id)
-            .send()
-            .await
-            .unwrap();
+        moto::private_method(&apigw, &api_id, resource, method, &uri, &link_id).await;
     }
     apigw.create_deployment().rest_api_id(&api_id).stage_name("prod").send().await.unwrap();
 

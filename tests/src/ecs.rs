@@ -178,6 +178,21 @@ impl Service {
     }
 }
 
+/// An internal network load balancer in `subnet`; returns its ARN.
+pub async fn internal_nlb(elb: &aws_sdk_elasticloadbalancingv2::Client, name: &str, subnet: &str) -> String {
+    use aws_sdk_elasticloadbalancingv2::types::{LoadBalancerSchemeEnum, LoadBalancerTypeEnum};
+    let nlb = elb
+        .create_load_balancer()
+        .name(name)
+        .r#type(LoadBalancerTypeEnum::Network)
+        .scheme(LoadBalancerSchemeEnum::Internal)
+        .subnets(subnet)
+        .send()
+        .await
+        .unwrap();
+    nlb.load_balancers()[0].load_balancer_arn().unwrap().to_string()
+}
+
 /// An EventBridge event from a sample in events/target-group-sync, with the given cluster, task
 /// ARN, IP and desired status.
 pub fn task_event(sample: &str, cluster: &str, service: &str, task_arn: &str, ip: &str) -> serde_json::Value {

@@ -202,15 +202,6 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
     let proxy =
         apigw.create_resource().rest_api_id(&api_id).parent_id(root).path_part("{proxy+}").send().await.unwrap();
     let proxy_id = proxy.id().unwrap().to_string();
-    apigw
-        .put_method()
-        .rest_api_id(&api_id)
-        .resource_id(&proxy_id)
-        .http_method("ANY")
-        .authorization_type("NONE")
-        .send()
-        .await
-        .unwrap();
     let link = apigw
         .create_vpc_link()
         .name("nlb-link")
@@ -218,23 +209,44 @@ pub async fn private_rest_api(apigw: &aws_sdk_apigateway::Client, stages: &[&str
         .send()
         .await
         .unwrap();
-    apigw
-        .put_integration()
-        .rest_api_id(&api_id)
-        .resource_id(&proxy_id)
-        .http_method("ANY")
-        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
-        .integration_http_method("ANY")
-        .uri("http://internal-nlb.example/{proxy}")
-        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
-        .connection_id(link.id().unwrap())
-        .send()
-        .await
-        .unwrap();
+    private_method(apigw, &api_id, &proxy_id, "ANY", "http://internal-nlb.example/{proxy}", link.id().unwrap()).await;
     for stage in stages {
         apigw.create_deployment().rest_api_id(&api_id).stage_name(*stage).send().await.unwrap();
     }
     (api_id, proxy_id)
+}
+
+/// `method` on a resource, integrated as `HTTP_PROXY` to `uri` over the VPC link `link_id`.
+pub async fn private_method(
+    apigw: &aws_sdk_apigateway::Client,
+    api_id: &str,
+    resource_id: &str,
+    method: &str,
+    uri: &str,
+    link_id: &str,
+) {
+    apigw
+        .put_method()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .authorization_type("NONE")
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .put_integration()
+        .rest_api_id(api_id)
+        .resource_id(resource_id)
+        .http_method(method)
+        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        .integration_http_method(method)
+        .uri(uri)
+        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
+        .connection_id(link_id)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// A pass-through proxy in front of moto that

@@ -29,16 +29,7 @@ pub async fn endpoint_service(moto: &MotoServer) -> EndpointService {
     let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.1.0.0/20").send().await.unwrap();
     let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
-    let nlb = elb
-        .create_load_balancer()
-        .name("shared-nlb")
-        .r#type(aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network)
-        .scheme(aws_sdk_elasticloadbalancingv2::types::LoadBalancerSchemeEnum::Internal)
-        .subnets(subnet_id)
-        .send()
-        .await
-        .unwrap();
-    let nlb_arn = nlb.load_balancers()[0].load_balancer_arn().unwrap().to_string();
+    let nlb_arn = crate::ecs::internal_nlb(&elb, "shared-nlb", &subnet_id).await;
     let service = ec2
         .create_vpc_endpoint_service_configuration()
         .network_load_balancer_arns(&nlb_arn)
