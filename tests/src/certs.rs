@@ -1,7 +1,12 @@
 //! Test certificates with chosen names, expiry and key type, to import into (moto's) ACM.
 
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, RsaKeySize};
+use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair};
 use time::{Duration, OffsetDateTime};
+
+// RSA keys made once with `openssl genpkey` for these tests only (they sign throwaway self-signed
+// certificates for moto): ring, rcgen's crypto here, signs with RSA but cannot generate RSA keys.
+const RSA_2048: &str = include_str!("../fixtures/test-rsa-2048.key.pem");
+const RSA_4096: &str = include_str!("../fixtures/test-rsa-4096.key.pem");
 
 #[derive(Debug, Clone, Copy)]
 pub enum Key {
@@ -15,8 +20,8 @@ pub enum Key {
 /// `days_left` days; PEM of the certificate and of its private key.
 pub fn self_signed(names: &[&str], days_left: i64, key: Key) -> (String, String) {
     let key_pair = match key {
-        Key::Rsa2048 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_2048),
-        Key::Rsa4096 => KeyPair::generate_rsa_for(&rcgen::PKCS_RSA_SHA256, RsaKeySize::_4096),
+        Key::Rsa2048 => KeyPair::from_pem_and_sign_algo(RSA_2048, &rcgen::PKCS_RSA_SHA256),
+        Key::Rsa4096 => KeyPair::from_pem_and_sign_algo(RSA_4096, &rcgen::PKCS_RSA_SHA256),
         Key::EcP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         Key::EcP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
     }

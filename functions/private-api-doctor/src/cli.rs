@@ -53,7 +53,8 @@ pub async fn run() -> ExitCode {
         eprintln!("give --domain NAME, or --rest-api-id ID --stage NAME");
         return ExitCode::from(1);
     }
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    // aws-config's usual chain (profiles, SSO, IMDS, ...), over the functions' own HTTP client.
+    let config = aws_config::defaults(BehaviorVersion::latest()).http_client(shared::sdk::http_client()).load().await;
     if config.region().is_none() {
         eprintln!("no AWS region: set AWS_REGION or a profile's region");
         return ExitCode::from(1);

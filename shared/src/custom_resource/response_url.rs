@@ -5,7 +5,7 @@
 //! origins listed in `RESPONSE_URL_ALLOWED_ORIGINS` (for local emulators). Logs show the origin and
 //! never the path or query (the signature).
 //!
-//! The PUT goes through the AWS SDK's own HTTP client (hyper, rustls on aws-lc-rs), so a function
+//! The PUT goes through the AWS SDK's own HTTP client (hyper, rustls on ring: see `sdk::http_client`), so a function
 //! carries one HTTP and TLS stack, not two. The URL is parsed once, by `http::Uri`, the parser that
 //! client sends with: what the guard judged is what is contacted.
 
@@ -212,7 +212,7 @@ impl ResponseSender {
                 .connect_timeout(Duration::from_secs(5))
                 .read_timeout(ATTEMPT_TIMEOUT)
                 .build();
-            Connector::builder().connector_settings(settings).tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build()
+            Connector::builder().connector_settings(settings).tls_provider(Provider::Rustls(CryptoMode::Ring)).build()
         })
     }
 
