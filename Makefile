@@ -2,9 +2,14 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo invoke test package venv venv-demo bench clean
+.PHONY: demo invoke test package lambdas venv venv-demo bench clean
 
 FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns
+
+# One debug build serves the tests, the demo and `make invoke`: the whole workspace (toolkit-tests
+# names the tests' features as normal dependencies, so these builds and `cargo test --workspace` share
+# one feature set and nothing is compiled twice).
+DEBUG_BUILD := cargo build --workspace --bins
 
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
@@ -16,7 +21,7 @@ define build_drivers
 	@log=$$(mktemp); \
 	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
 	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
-	cargo build --quiet --bins -p toolkit-tests $(addprefix -p ,$(FUNCTIONS)); built=$$?; \
+	$(DEBUG_BUILD) --quiet; built=$$?; \
 	wait $$venv || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log; exit $$built
 endef
 
@@ -32,9 +37,9 @@ invoke:
 	$(build_drivers)
 	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/invoke '$(FUNCTION)' '$(EVENT)'
 
-## test: install what the tests need, then every test, formatting, clippy and cfn-lint
-# The function binaries are built first, alone, with their production features: the end-to-end
-# tests run exactly those. (`cargo test` would otherwise unify in dev-dependency features.)
+## test: install what the tests need, then every test, formatting, clippy and cfn-lint, then `make package`
+# The functions' debug binaries are built first (the end-to-end tests run them); `make package` runs
+# the end-to-end tests again on the release bootstraps `sam build` ships.
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
@@ -42,7 +47,7 @@ IAM_LOG := target/iam-decisions.log
 
 test: venv
 	cargo fmt --all --check
-	cargo build $(addprefix -p ,$(FUNCTIONS))
+	$(DEBUG_BUILD)
 	rm -f $(IAM_LOG)
 	cargo test --workspace
 	@echo "IAM enforcement: $$(grep -c . $(IAM_LOG)) calls evaluated, $$(grep -c '^DENY' $(IAM_LOG)) denied:"
@@ -54,10 +59,10 @@ test: venv
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
-## with cargo-lambda for samconfig.toml's Architecture (x86_64, the Rust target this machine has; the
-## same global setting `sam deploy` reads, so build and deploy agree); every bootstrap checked (ELF
-## architecture against that setting, glibc <= 2.34 for provided.al2023, Lambda's size limits; zipped
-## sizes printed); then the end-to-end tests run again against exactly those bootstraps.
+## (each function's build-<LogicalId> below: one `make lambdas`, then its bootstrap copied); every
+## bootstrap checked (ELF architecture against samconfig.toml's Architecture, glibc <= 2.34 for
+## provided.al2023, zipped as SAM zips it <= 3,000,000 bytes, Lambda's limits); then the end-to-end
+## tests run again against exactly the bootstraps in .aws-sam/build.
 E2E_TESTS := $(addsuffix _e2e,$(subst -,_,$(FUNCTIONS)))
 
 package: venv
@@ -66,7 +71,33 @@ package: venv
 		sam build < /dev/null
 	$(VENV)/bin/python tests/check_package.py .aws-sam/build
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
-	TOOLKIT_BIN_DIR=target/lambda cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
+	TOOLKIT_BIN_DIR=.aws-sam/build cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
+
+## lambdas: the release build of every function in one cargo invocation (each dependency compiled once,
+## the fat-LTO links two at a time on two cores) with cargo-lambda (glibc for provided.al2023; arm64
+## cross-compiles with zig): target/lambda/<function>/bootstrap. Without the doctor's `cli` feature
+## (--no-default-features: no other function has default features). ARCH: x86_64 or arm64, by
+## default samconfig.toml's Architecture, the one `sam deploy` passes.
+ARCH ?= $(shell sed -n 's/.*[" ]Architecture=\([a-z0-9_]*\).*/\1/p' samconfig.toml | head -n 1)
+LAMBDA_TARGET_DIR = $${CARGO_TARGET_DIR:-target}/lambda
+
+lambdas:
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --no-default-features \
+		$(if $(filter arm64,$(ARCH)),--arm64,--x86-64) $(addprefix -p ,$(FUNCTIONS))
+
+# `sam build` runs `make build-<LogicalId>` for each function of template.yaml (BuildMethod: makefile) in
+# this folder (samconfig.toml: build_in_source) with ARTIFACTS_DIR set: the first one builds all of
+# them, the others find cargo's work done. Each logical id names its function's crate:
+VpcLinkWaiterFunction := vpc-link-waiter
+ExecuteApiDisablerFunction := execute-api-disabler
+CertificateValidatorFunction := certificate-validator
+TargetGroupSyncFunction := target-group-sync
+PrivateApiDoctorFunction := private-api-doctor
+EndpointServiceDnsFunction := endpoint-service-dns
+
+build-%Function: lambdas
+	@test -n "$($*Function)" || { echo "template.yaml's $*Function has no crate in the Makefile"; exit 1; }
+	cp "$(LAMBDA_TARGET_DIR)/$($*Function)/bootstrap" "$(ARTIFACTS_DIR)/bootstrap"
 
 ## venv: the pinned tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, policy_sentry) in .venv;
 ## venv-demo: moto alone, all the demo needs
@@ -86,14 +117,15 @@ VENV_DEMO_INSTALL = { test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } &&
 $(VENV)/.demo-installed: tests/requirements-demo.txt
 	$(VENV_DEMO_INSTALL)
 
-## bench: release build; per function, binary size (raw and zipped), init time (process start to first
-## Runtime API request, median of 20 cold starts), and over one Create against moto its handle time and
-## peak RSS (VmHWM); then a reconcile of 1,000 tasks against moto (AWS calls and wall time).
+## bench: the release bootstraps `sam build` ships (`make lambdas`: target/lambda); per function, binary
+## size (raw, and zipped as `sam deploy` zips it), init time (process start to first Runtime API
+## request, median of 20 cold starts), and over Creates against moto its handle time and peak RSS
+## (VmHWM); then a reconcile of 1,000 tasks against moto (AWS calls and wall time).
 ## BENCH_BASELINE_DIR=<dir of other release binaries> measures those too, in the same run.
-bench: venv-demo
-	cargo build --release $(addprefix -p ,$(FUNCTIONS))
+bench: venv
+	$(MAKE) --no-print-directory lambdas
 	# the harness itself in the dev profile, as `make test` builds it: only the functions are measured
-	TOOLKIT_BIN_DIR=target/release cargo test --workspace --test bench_init -- --ignored --nocapture
+	TOOLKIT_BIN_DIR=$(LAMBDA_TARGET_DIR) cargo test --workspace --test bench_init -- --ignored --nocapture
 	cargo test --profile bench-fast -p toolkit-tests --test bench_reconcile -- --ignored --nocapture
 
 clean:

@@ -23,38 +23,41 @@ pub fn free_port() -> u16 {
 }
 
 /// Builds (if needed) and locates a function's debug binary, so end-to-end tests always run the
-/// current code. The build is `make test`'s own: every function in one `cargo build -p ... -p ...`
-/// (their production features, without the tests' dev-dependencies), so here it is a no-op. Building
-/// one alone would unify other features into the SDK crates and recompile them (minutes for EC2).
+/// current code. The build is `make test`'s own (the Makefile's DEBUG_BUILD: the whole workspace's
+/// binaries, in the tests' feature set), so here it is a no-op; building one function alone would
+/// resolve other features and recompile the SDK crates (minutes for EC2).
 /// `TOOLKIT_BIN_DIR` points at prebuilt binaries instead: a cargo profile directory (`DIR/NAME`, e.g.
-/// `target/release`) or cargo-lambda's output, which `sam build` packages (`DIR/NAME/bootstrap`,
-/// i.e. `target/lambda`).
+/// `target/release`), cargo-lambda's output (`DIR/NAME/bootstrap`, `target/lambda`) or what
+/// `sam build` made (`DIR/<LogicalId>/bootstrap`, `.aws-sam/build`).
 pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
         return binary_in(&dir, name);
     }
-    let packages = FUNCTIONS.iter().flat_map(|(function, _)| ["-p", function]);
     let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet"])
-        .args(packages)
+        .args(["build", "--quiet", "--workspace", "--bins"])
         .current_dir(repo_root())
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cargo build of the functions failed");
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
     let path = target.join("debug").join(name);
-    assert!(path.is_file(), "{} not found after cargo build -p {name}", path.display());
+    assert!(path.is_file(), "{} not found after cargo build", path.display());
     path
 }
 
 /// A prebuilt binary in `dir` (a relative one is taken from the repository root): a cargo profile
-/// directory (`DIR/NAME`) or cargo-lambda's output (`DIR/NAME/bootstrap`).
+/// directory (`DIR/NAME`), cargo-lambda's output (`DIR/NAME/bootstrap`) or `sam build`'s
+/// (`DIR/<LogicalId>/bootstrap`).
 pub fn binary_in(dir: &str, name: &str) -> PathBuf {
     let dir_path = repo_root().join(dir);
-    [dir_path.join(name).join("bootstrap"), dir_path.join(name)]
+    let mut candidates = vec![dir_path.join(name).join("bootstrap"), dir_path.join(name)];
+    if let Some((_, id)) = FUNCTIONS.iter().find(|(function, _)| *function == name) {
+        candidates.push(dir_path.join(id).join("bootstrap"));
+    }
+    candidates
         .into_iter()
         .find(|path| path.is_file())
-        .unwrap_or_else(|| panic!("neither {name}/bootstrap nor {name} found in {}", dir_path.display()))
+        .unwrap_or_else(|| panic!("no bootstrap or binary for {name} in {}", dir_path.display()))
 }
 
 /// Each function (its crate and binary) and its logical id in template.yaml, whose IAM policies hold it
@@ -95,8 +98,9 @@ pub fn wait_for(timeout: std::time::Duration, mut condition: impl FnMut() -> boo
 
 #[cfg(test)]
 mod tests {
-    /// `make test` builds the Makefile's FUNCTIONS in one cargo invocation, and `function_binary`
-    /// repeats that build: with different lists, every end-to-end test would recompile the SDK.
+    /// `make lambdas` builds the Makefile's FUNCTIONS in one cargo invocation, and `sam build` copies
+    /// each template.yaml function's bootstrap by the Makefile's logical id -> crate table: all three
+    /// must name the functions this crate knows, with the same logical ids.
     #[test]
     fn the_makefile_builds_the_functions_this_crate_knows() {
         let makefile = std::fs::read_to_string(super::repo_root().join("Makefile")).unwrap();
@@ -104,5 +108,18 @@ mod tests {
         let listed: Vec<&str> = line.trim_start_matches("FUNCTIONS :=").split_whitespace().collect();
         let known: Vec<&str> = super::FUNCTIONS.iter().map(|(name, _)| *name).collect();
         assert_eq!(listed, known);
+        let mapped: Vec<(&str, &str)> = makefile
+            .lines()
+            .filter_map(|l| l.split_once(" := "))
+            .filter(|(id, _)| id.ends_with("Function"))
+            .map(|(id, name)| (name.trim(), id))
+            .collect();
+        assert_eq!(mapped, super::FUNCTIONS.to_vec(), "the Makefile's logical id -> crate lines");
+        let template = std::fs::read_to_string(super::repo_root().join("template.yaml")).unwrap();
+        for (_, id) in super::FUNCTIONS {
+            let at = template.find(&format!("\n  {id}:\n")).unwrap_or_else(|| panic!("{id} not in template.yaml"));
+            let resource = &template[at..][..400];
+            assert!(resource.contains("BuildMethod: makefile"), "{id} is not built by the Makefile:\n{resource}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! panics and the Lambda deadline all become FAILED; long waits continue in new invocations.
 
 mod context;
+pub mod handover;
 pub mod properties;
 mod request;
 pub mod response;

@@ -5,21 +5,20 @@
 //! asynchronous self-invocation that continues a wait.
 
 use super::context::{Ctx, Failure, Success};
+use super::handover::{self, Handover};
 use super::properties::{self, FromProperties};
 use super::request::{Envelope, Request, RequestType};
 use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
 use super::response_url::{OriginGuard, ResponseSender, ResponseUrl, SendError, UrlError};
 use crate::clock::Clock;
 use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
-use crate::sdk;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::InvocationType;
 use aws_types::SdkConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use std::future::Future;
+use std::collections::VecDeque;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -84,16 +83,50 @@ pub fn handover_margin(invocation_time: Duration) -> Duration {
     (invocation_time / 5).clamp(Duration::from_secs(1), Duration::from_secs(10))
 }
 
-/// How long the continuation's Invoke may take at most (an asynchronous Invoke is queued in
-/// milliseconds); never more than half the time left, leaving time for a FAILED response if it does
-/// not go through.
-pub const CONTINUE_TIMEOUT: Duration = Duration::from_secs(5);
-
 pub struct Runtime<H> {
     handler: Arc<H>,
     guard: OriginGuard,
     sender: ResponseSender,
     lambda: aws_sdk_lambda::Client,
+    answered: Answered,
+}
+
+/// One invocation of a request: the request, and 0 or the continuation's number.
+type InvocationKey = (String, String, u32);
+
+/// What this execution environment already did for the last few invocations, so that a copy of one
+/// delivered again (Lambda delivers asynchronous events at least once, and retries an invocation that
+/// returned an error) repeats it instead of deciding again: the same response body is sent again, and
+/// a hand-over is not made twice. Copies that land in another execution environment are not seen here
+/// (docs/troubleshooting.md says what remains).
+#[derive(Default)]
+struct Answered(Mutex<VecDeque<(InvocationKey, Done)>>);
+
+#[derive(Clone)]
+enum Done {
+    /// The response body decided (sent, or being retried by Lambda after a failed PUT).
+    Responded(Vec<u8>),
+    /// The wait was handed over (or perhaps was: its reply was lost).
+    HandedOver,
+}
+
+impl Answered {
+    /// Enough for the requests one environment serves in the time Lambda may deliver a copy late.
+    const KEPT: usize = 64;
+
+    fn get(&self, key: &InvocationKey) -> Option<Done> {
+        let answered = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        answered.iter().find(|(k, _)| k == key).map(|(_, done)| done.clone())
+    }
+
+    fn remember(&self, key: InvocationKey, done: Done) {
+        let mut answered = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        answered.retain(|(k, _)| *k != key);
+        if answered.len() == Self::KEPT {
+            answered.pop_front();
+        }
+        answered.push_back((key, done));
+    }
 }
 
 /// The answer to an invocation that is not a custom-resource request.
@@ -245,7 +278,7 @@ pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Va
 
 impl<H: CustomResource> Runtime<H> {
     pub fn new(handler: H, guard: OriginGuard, lambda: aws_sdk_lambda::Client) -> Self {
-        Self { handler: Arc::new(handler), guard, sender: ResponseSender::new(), lambda }
+        Self { handler: Arc::new(handler), guard, sender: ResponseSender::new(), lambda, answered: Answered::default() }
     }
 
     pub fn handler(&self) -> &H {
@@ -276,19 +309,54 @@ impl<H: CustomResource> Runtime<H> {
             })?;
             let deadline = clock.instant_at(context.deadline);
             let request = envelope.request.clone();
+            let key: InvocationKey = (
+                request.request_id.clone(),
+                request.logical_resource_id.clone(),
+                envelope.continuation.as_ref().map_or(0, |c| c.invocation),
+            );
+            match self.answered.get(&key) {
+                Some(Done::Responded(body)) => {
+                    tracing::info!("this invocation was already decided here: sending the same response again");
+                    return self.send(&url, body, deadline).await;
+                }
+                Some(Done::HandedOver) => {
+                    tracing::info!("this invocation already handed its wait over here: nothing more to do");
+                    return Ok(json!({"Continued": true, "Repeated": true}));
+                }
+                None => {}
+            }
             match self.process(envelope, clock, context.deadline).await {
-                Outcome::Respond(response) => self.respond(&url, response, deadline).await,
+                Outcome::Respond(response) => self.respond(&url, key, response, deadline).await,
                 Outcome::Continue(next) => {
-                    match self.continue_later(&context.invoked_function_arn, &next, deadline).await {
-                        Ok(()) => {
-                            tracing::info!("continuing in a new invocation");
+                    let payload = serde_json::to_vec(&next).expect("an envelope serialises");
+                    let handover = handover::hand_over(&self.lambda, &context.invoked_function_arn, payload, deadline).await;
+                    match handover {
+                        Handover::Queued { attempts } => {
+                            self.answered.remember(key, Done::HandedOver);
+                            tracing::info!(attempts, "continuing in a new invocation");
                             Ok(json!({"Continued": true}))
                         }
-                        Err(err) => {
-                            let failure =
-                                Failure::new(format!("Could not continue the wait in a new invocation: {err}"));
+                        Handover::Unknown { reason, attempts } => {
+                            self.answered.remember(key, Done::HandedOver);
+                            tracing::warn!(
+                                attempts,
+                                %reason,
+                                service_timeout_s = request.service_timeout_secs().unwrap_or(3600),
+                                "the continuation may already be queued: the Invoke's reply was lost. Not answering \
+                                 and not retrying, so that CloudFormation never gets two answers. If it was queued, \
+                                 it answers; if not, CloudFormation fails the resource when its ServiceTimeout \
+                                 (or one hour) passes"
+                            );
+                            Ok(json!({"Continued": "unknown"}))
+                        }
+                        Handover::NotQueued { reason, attempts } => {
+                            let failure = Failure::new(format!(
+                                "Could not continue the wait in a new invocation: Lambda did not accept the Invoke \
+                                 ({attempts} attempt{}): {reason}",
+                                if attempts == 1 { "" } else { "s" }
+                            ));
                             let kind = request.kind().unwrap_or(RequestType::Update);
-                            self.respond(&url, failed(&request, kind, failure), deadline).await
+                            self.respond(&url, key, failed(&request, kind, failure), deadline).await
                         }
                     }
                 }
@@ -391,7 +459,13 @@ impl<H: CustomResource> Runtime<H> {
         Outcome::Respond(outcome)
     }
 
-    async fn respond(&self, url: &ResponseUrl, response: Response, deadline: Instant) -> Result<Value, RuntimeError> {
+    async fn respond(
+        &self,
+        url: &ResponseUrl,
+        key: InvocationKey,
+        response: Response,
+        deadline: Instant,
+    ) -> Result<Value, RuntimeError> {
         let status = response.status;
         match status {
             Status::Success if response.no_echo => {
@@ -404,42 +478,18 @@ impl<H: CustomResource> Runtime<H> {
                 tracing::warn!(physical_id = %response.physical_resource_id, reason = response.reason.as_deref().unwrap_or(""), "FAILED")
             }
         }
-        let physical_id = response.physical_resource_id.clone();
-        let attempts = self.sender.send(url, response.into_body(), deadline).await.inspect_err(|err| {
-            tracing::error!(error = %err, "the response could not be delivered");
-        })?;
-        Ok(json!({"Status": status, "PhysicalResourceId": physical_id, "Attempts": attempts}))
+        let body = response.into_body();
+        // Remembered before sending: if the PUT fails, Lambda's retry of this event sends this same body.
+        self.answered.remember(key, Done::Responded(body.clone()));
+        self.send(url, body, deadline).await
     }
 
-    /// One asynchronous Invoke of this function, never retried: an Invoke that Lambda accepted but
-    /// whose reply was lost would, if retried, start a second chain and so a second response. A
-    /// failure is answered FAILED by the caller instead. (What remains: Lambda delivers asynchronous
-    /// invocations at least once, so a continuation can, rarely, run twice; both read the same state.)
-    /// Half the time left before `deadline` at most, so a FAILED response still fits after it.
-    pub(crate) async fn continue_later(
-        &self,
-        function_arn: &str,
-        next: &Envelope,
-        deadline: Instant,
-    ) -> Result<(), String> {
-        let payload = serde_json::to_vec(next).map_err(|err| err.to_string())?;
-        let timeout = CONTINUE_TIMEOUT.min(deadline.saturating_duration_since(Instant::now()) / 2);
-        let once = aws_sdk_lambda::config::Builder::default()
-            .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),
-            );
-        self.lambda
-            .invoke()
-            .function_name(function_arn)
-            .invocation_type(InvocationType::Event)
-            .payload(Blob::new(payload))
-            .customize()
-            .config_override(once)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| sdk::describe(&err))
+    async fn send(&self, url: &ResponseUrl, body: Vec<u8>, deadline: Instant) -> Result<Value, RuntimeError> {
+        let sent: Value = serde_json::from_slice(&body).unwrap_or_default();
+        let attempts = self.sender.send(url, body, deadline).await.inspect_err(|err| {
+            tracing::error!(error = %err, "the response could not be delivered");
+        })?;
+        Ok(json!({"Status": sent["Status"], "PhysicalResourceId": sent["PhysicalResourceId"], "Attempts": attempts}))
     }
 }
 

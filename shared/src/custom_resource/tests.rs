@@ -302,8 +302,10 @@ async fn continuation_is_an_asynchronous_invoke_of_this_function_with_the_reques
 }
 
 #[tokio::test]
-async fn the_continuation_invoke_is_never_retried() {
-    // Lambda answered 500: perhaps after accepting the event. A retry could start a second chain.
+async fn a_hand_over_whose_reply_is_lost_is_neither_answered_nor_repeated() {
+    // Lambda answered 500: perhaps after queueing the continuation, which then answers. A FAILED now
+    // could sit beside its SUCCESS; a retry could start a second chain. So: no response (the event's
+    // ResponseURL is a real S3 host: a PUT would fail and make this an error), and one Invoke.
     let invoke = mock!(aws_sdk_lambda::Client::invoke).then_http_response(|| {
         aws_smithy_runtime_api::http::Response::new(
             aws_smithy_runtime_api::http::StatusCode::try_from(500).unwrap(),
@@ -312,11 +314,15 @@ async fn the_continuation_invoke_is_never_retried() {
     });
     let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[&invoke]);
     let runtime = runtime_with_lambda(Behaviour::WaitForever, lambda);
-    let next = envelope("Create", None, json!({"Name": "a"}));
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let arn = "arn:aws:lambda:us-east-1:123456789012:function:waiter";
-    let err = runtime.continue_later(arn, &next, deadline).await.unwrap_err();
-    assert_eq!(invoke.num_calls(), 1, "one attempt only: {err}");
+    let event = || lambda_event(&envelope("Create", None, json!({"Name": "a"})), wall_ms() + 1_500);
+    let result = runtime.handle(event()).await.unwrap();
+    assert_eq!(result, json!({"Continued": "unknown"}));
+    assert_eq!(invoke.num_calls(), 1);
+    // The same event delivered again to this environment: the hand-over is not made twice.
+    let again = runtime.handle(event()).await.unwrap();
+    assert_eq!(again, json!({"Continued": true, "Repeated": true}));
+    assert_eq!(invoke.num_calls(), 1);
+    assert_eq!(runtime.handler().calls.load(Ordering::SeqCst), 1, "not decided twice");
 }
 
 #[tokio::test]
