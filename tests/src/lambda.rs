@@ -41,8 +41,23 @@ impl Invocation {
     }
 }
 
+/// What the emulated Lambda does with one Invoke call, in the order a test scripts them; unscripted
+/// calls are queued and answered 202.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvokeReply {
+    /// Queued, but the reply is a 500 (Lambda accepted the event, then failed to say so).
+    QueuedThen500,
+    /// Queued, but the connection closes before any reply.
+    QueuedThenDropped,
+    /// Not queued: 429 TooManyRequestsException.
+    Throttled,
+    /// Not queued: 403 AccessDeniedException (the role may not invoke the function).
+    AccessDenied,
+}
+
 #[derive(Default)]
 struct State {
+    invoke_script: VecDeque<InvokeReply>,
     queue: VecDeque<(Value, bool)>,
     invocations: Vec<Invocation>,
     next_polls: Vec<Instant>,
@@ -105,6 +120,11 @@ impl LambdaEmulator {
             .stderr(Stdio::from(log));
         self.spawned_at = Some(Instant::now());
         self.child = Some(command.spawn().expect("the function binary starts"));
+    }
+
+    /// How the next Invoke calls are answered, one entry per call.
+    pub fn script_invokes(&self, replies: &[InvokeReply]) {
+        self.shared.state.lock().unwrap().invoke_script.extend(replies.iter().copied());
     }
 
     /// Queues an invocation, as an asynchronous invoke by CloudFormation would.
@@ -196,9 +216,30 @@ fn route(shared: &Shared, request: &Recorded, timeout: Duration) -> Reply {
                 return Reply::json(400, &serde_json::json!({"message": "only Event invocations are emulated"}))
                     .header("x-amzn-ErrorType", "InvalidRequestContentException");
             }
+            let error = |status, code: &str, message: &str| {
+                Reply::json(status, &serde_json::json!({"Type": "User", "message": message}))
+                    .header("x-amzn-ErrorType", code)
+            };
+            let scripted = state.invoke_script.pop_front();
+            match scripted {
+                Some(InvokeReply::Throttled) => return error(429, "TooManyRequestsException", "Rate exceeded"),
+                Some(InvokeReply::AccessDenied) => {
+                    return error(
+                        403,
+                        "AccessDeniedException",
+                        "User: arn:aws:sts::123456789012:assumed-role/toolkit/toolkit-under-test is not authorized \
+                         to perform: lambda:InvokeFunction",
+                    );
+                }
+                _ => {}
+            }
             state.queue.push_back((request.json(), true));
             shared.ready.notify_all();
-            Reply::status(202).header("x-amzn-RequestId", "emulated")
+            match scripted {
+                Some(InvokeReply::QueuedThen500) => error(500, "ServiceException", "An internal error occurred"),
+                Some(InvokeReply::QueuedThenDropped) => Reply::drop_connection(),
+                _ => Reply::status(202).header("x-amzn-RequestId", "emulated"),
+            }
         }
         _ => Reply::status(404),
     }

@@ -57,6 +57,14 @@ impl Reply {
         self.headers.push((name.into(), value.into()));
         self
     }
+
+    /// No answer at all: the connection is closed once the request has been read (a reply lost on
+    /// the way back). Recorded with status 0.
+    pub fn drop_connection() -> Self {
+        Self::status(Self::DROPPED)
+    }
+
+    const DROPPED: u16 = 0;
 }
 
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
@@ -113,6 +121,10 @@ fn serve(mut stream: TcpStream, handler: &Handler, recorded: &Mutex<Vec<Recorded
     let reply = handler(&seen);
     seen.answered = reply.status;
     recorded.lock().unwrap().push(seen);
+    if reply.status == Reply::DROPPED {
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        return;
+    }
     let mut head = format!(
         "HTTP/1.1 {} {}\r\nContent-Length: {}\r\nConnection: close\r\n",
         reply.status,

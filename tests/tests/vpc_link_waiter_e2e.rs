@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use toolkit_tests::lambda::{LambdaEmulator, Outcome};
+use toolkit_tests::lambda::{InvokeReply, LambdaEmulator, Outcome};
 use toolkit_tests::moto::MotoServer;
 use toolkit_tests::stub::{StubServer, response_receiver, scripted_apigateway};
 use toolkit_tests::{cfn, function_binary, wait_for};
@@ -219,4 +219,106 @@ fn logs_are_json_lines_carrying_request_stack_and_logical_ids() {
     );
     assert_eq!(span["logical_id"], "LinkReady");
     assert!(!logs.contains(SECRET));
+}
+
+/// A wait of `pending_for` in invocations of `timeout`, the continuations' Invoke calls answered as
+/// `script` says; returns once the first response arrived and everything is idle.
+fn handed_over_wait(
+    pending_for: Duration,
+    timeout: Duration,
+    script: &[InvokeReply],
+) -> (LambdaEmulator, StubServer, StubServer) {
+    let apigateway = scripted_apigateway(pending_for);
+    let receiver = response_receiver(0);
+    let mut lambda = LambdaEmulator::start(timeout);
+    lambda.script_invokes(script);
+    lambda.spawn(&function_binary("vpc-link-waiter"), &env(&apigateway, Some(&receiver)));
+    let url = format!("{}/cfn-responses/link-ready?X-Amz-Signature={SECRET}", receiver.origin());
+    lambda.invoke(create_request(url, json!({"VpcLinkId": LINK, "TimeoutSeconds": "120"})));
+    assert!(wait_for(pending_for + Duration::from_secs(30), || !puts(&receiver).is_empty()), "no response");
+    assert!(lambda.wait_until_idle(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(500)); // a second response, if any, would arrive now
+    (lambda, apigateway, receiver)
+}
+
+/// Each continuation's number, in the order they ran: one chain numbers them 1, 2, 3, ...
+fn continuation_numbers(lambda: &LambdaEmulator) -> Vec<u64> {
+    lambda
+        .invocations()
+        .iter()
+        .filter(|i| i.from_invoke_api)
+        .map(|i| i.payload["ToolkitContinuation"]["Invocation"].as_u64().unwrap())
+        .collect()
+}
+
+#[test]
+fn an_invoke_reply_lost_after_acceptance_gets_one_success_and_no_failed() {
+    for lost in [InvokeReply::QueuedThen500, InvokeReply::QueuedThenDropped] {
+        // The first hand-over is queued but its reply is lost: the invocation must neither answer
+        // FAILED nor invoke again; the continuation Lambda did queue runs on and answers.
+        let (lambda, _apigateway, receiver) = handed_over_wait(Duration::from_secs(5), Duration::from_secs(3), &[lost]);
+        let puts = puts(&receiver);
+        assert_eq!(puts.len(), 1, "{lost:?}: exactly one response");
+        assert_eq!(puts[0].json()["Status"], "SUCCESS", "{lost:?}: {}", puts[0].json());
+        let invocations = lambda.invocations();
+        let Some(Outcome::Response(first)) = &invocations[0].outcome else { panic!("{:?}", invocations[0].outcome) };
+        assert_eq!(first["Continued"], "unknown", "{lost:?}");
+        // Every Invoke queued exactly one continuation, numbered in one chain: nothing was repeated.
+        assert_eq!(lambda.invoke_calls().len(), invocations.len() - 1, "{lost:?}");
+        let numbers = continuation_numbers(&lambda);
+        assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>(), "{lost:?}");
+        let logs = lambda.logs();
+        assert!(logs.contains("the continuation may already be queued"), "{lost:?}: {logs}");
+        assert!(!logs.contains(SECRET));
+    }
+}
+
+#[test]
+fn an_invoke_throttled_twice_then_accepted_makes_one_chain_and_one_success() {
+    // 10 s invocations: the hand-over has half of their 2 s margin for its retries.
+    let script = [InvokeReply::Throttled, InvokeReply::Throttled];
+    let (lambda, _apigateway, receiver) = handed_over_wait(Duration::from_secs(12), Duration::from_secs(10), &script);
+    let puts = puts(&receiver);
+    assert_eq!(puts.len(), 1, "exactly one response");
+    assert_eq!(puts[0].json()["Status"], "SUCCESS", "{}", puts[0].json());
+    let calls: Vec<u16> = lambda.invoke_calls().iter().map(|c| c.answered).collect();
+    assert_eq!(&calls[..3], [429, 429, 202], "{calls:?}");
+    let numbers = continuation_numbers(&lambda);
+    assert_eq!(numbers, (1..=numbers.len() as u64).collect::<Vec<_>>());
+    assert_eq!(calls.iter().filter(|status| **status == 202).count(), numbers.len(), "one chain");
+}
+
+#[test]
+fn an_invoke_refused_is_one_failed_naming_it() {
+    let (lambda, _apigateway, receiver) =
+        handed_over_wait(Duration::from_secs(30), Duration::from_secs(3), &[InvokeReply::AccessDenied]);
+    let puts = puts(&receiver);
+    assert_eq!(puts.len(), 1, "exactly one response");
+    let body = puts[0].json();
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(reason.starts_with("Could not continue the wait in a new invocation"), "{reason}");
+    assert!(reason.contains("AccessDeniedException") && reason.contains("lambda:InvokeFunction"), "{reason}");
+    assert_eq!(lambda.invoke_calls().len(), 1, "a refusal is not retried");
+    assert_eq!(lambda.invocations().len(), 1, "nothing was queued");
+}
+
+#[test]
+fn the_same_invocation_delivered_twice_gets_identical_answers() {
+    // Lambda delivers asynchronous events at least once: here every invocation of a chain is delivered
+    // a second time to the same execution environment once the chain has answered.
+    let (lambda, _apigateway, receiver) = handed_over_wait(Duration::from_secs(5), Duration::from_secs(3), &[]);
+    let invocations = lambda.invocations();
+    assert!(invocations.len() >= 2, "the wait was handed over");
+    let invoke_calls = lambda.invoke_calls().len();
+    for invocation in &invocations {
+        lambda.invoke(invocation.payload.clone());
+    }
+    assert!(lambda.wait_until_idle(Duration::from_secs(20)));
+    std::thread::sleep(Duration::from_millis(500));
+    let puts = puts(&receiver);
+    assert_eq!(puts.len(), 2, "the copy of the answering invocation answers again, the others do not");
+    assert_eq!(puts[0].body, puts[1].body, "byte for byte the same response");
+    assert_eq!(lambda.invoke_calls().len(), invoke_calls, "no copy handed the wait over again");
+    assert_eq!(lambda.invocations().len(), invocations.len() * 2);
 }

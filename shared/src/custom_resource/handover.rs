@@ -30,7 +30,7 @@ use tokio::time::Instant;
 /// How long one Invoke may take at most (an asynchronous Invoke is queued in milliseconds).
 pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first pause before retrying a throttled or unconnected Invoke; it doubles up to `MAX_BACKOFF`.
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
 /// What became of the hand-over.
