@@ -138,7 +138,8 @@ impl LambdaEmulator {
         self.shared.state.lock().unwrap().invocations.clone()
     }
 
-    /// The Lambda Invoke API calls the function made.
+    /// The Lambda Invoke API calls the function made, each with the status it was answered (0: the
+    /// connection was dropped).
     pub fn invoke_calls(&self) -> Vec<Recorded> {
         self.shared.state.lock().unwrap().invoke_calls.clone()
     }
@@ -211,37 +212,43 @@ fn route(shared: &Shared, request: &Recorded, timeout: Duration) -> Reply {
         }
         ("POST", ["2015-03-31", "functions", _name, "invocations"]) => {
             let mut state = shared.state.lock().unwrap();
-            state.invoke_calls.push(request.clone());
-            if request.header("x-amz-invocation-type") != Some("Event") {
-                return Reply::json(400, &serde_json::json!({"message": "only Event invocations are emulated"}))
-                    .header("x-amzn-ErrorType", "InvalidRequestContentException");
-            }
-            let error = |status, code: &str, message: &str| {
-                Reply::json(status, &serde_json::json!({"Type": "User", "message": message}))
-                    .header("x-amzn-ErrorType", code)
-            };
-            let scripted = state.invoke_script.pop_front();
-            match scripted {
-                Some(InvokeReply::Throttled) => return error(429, "TooManyRequestsException", "Rate exceeded"),
-                Some(InvokeReply::AccessDenied) => {
-                    return error(
-                        403,
-                        "AccessDeniedException",
-                        "User: arn:aws:sts::123456789012:assumed-role/toolkit/toolkit-under-test is not authorized \
-                         to perform: lambda:InvokeFunction",
-                    );
-                }
-                _ => {}
-            }
-            state.queue.push_back((request.json(), true));
+            let reply = invoke(&mut state, request);
+            let mut call = request.clone();
+            call.answered = reply.status;
+            state.invoke_calls.push(call);
             shared.ready.notify_all();
-            match scripted {
-                Some(InvokeReply::QueuedThen500) => error(500, "ServiceException", "An internal error occurred"),
-                Some(InvokeReply::QueuedThenDropped) => Reply::drop_connection(),
-                _ => Reply::status(202).header("x-amzn-RequestId", "emulated"),
-            }
+            reply
         }
         _ => Reply::status(404),
+    }
+}
+
+/// Lambda's Invoke (InvocationType Event): the event queued, or the scripted failure.
+fn invoke(state: &mut State, request: &Recorded) -> Reply {
+    let error = |status, code: &str, message: &str| {
+        Reply::json(status, &serde_json::json!({"Type": "User", "message": message})).header("x-amzn-ErrorType", code)
+    };
+    if request.header("x-amz-invocation-type") != Some("Event") {
+        return error(400, "InvalidRequestContentException", "only Event invocations are emulated");
+    }
+    let scripted = state.invoke_script.pop_front();
+    match scripted {
+        Some(InvokeReply::Throttled) => return error(429, "TooManyRequestsException", "Rate exceeded"),
+        Some(InvokeReply::AccessDenied) => {
+            return error(
+                403,
+                "AccessDeniedException",
+                "User: arn:aws:sts::123456789012:assumed-role/toolkit/toolkit-under-test is not authorized to \
+                 perform: lambda:InvokeFunction",
+            );
+        }
+        _ => {}
+    }
+    state.queue.push_back((request.json(), true));
+    match scripted {
+        Some(InvokeReply::QueuedThen500) => error(500, "ServiceException", "An internal error occurred"),
+        Some(InvokeReply::QueuedThenDropped) => Reply::drop_connection(),
+        _ => Reply::status(202).header("x-amzn-RequestId", "emulated"),
     }
 }
 

@@ -228,11 +228,12 @@ fn handed_over_wait(
     timeout: Duration,
     script: &[InvokeReply],
 ) -> (LambdaEmulator, StubServer, StubServer) {
+    let binary = function_binary("vpc-link-waiter"); // first: a build must not eat into the PENDING time
     let apigateway = scripted_apigateway(pending_for);
     let receiver = response_receiver(0);
     let mut lambda = LambdaEmulator::start(timeout);
     lambda.script_invokes(script);
-    lambda.spawn(&function_binary("vpc-link-waiter"), &env(&apigateway, Some(&receiver)));
+    lambda.spawn(&binary, &env(&apigateway, Some(&receiver)));
     let url = format!("{}/cfn-responses/link-ready?X-Amz-Signature={SECRET}", receiver.origin());
     lambda.invoke(create_request(url, json!({"VpcLinkId": LINK, "TimeoutSeconds": "120"})));
     assert!(wait_for(pending_for + Duration::from_secs(30), || !puts(&receiver).is_empty()), "no response");
@@ -262,7 +263,7 @@ fn an_invoke_reply_lost_after_acceptance_gets_one_success_and_no_failed() {
         assert_eq!(puts[0].json()["Status"], "SUCCESS", "{lost:?}: {}", puts[0].json());
         let invocations = lambda.invocations();
         let Some(Outcome::Response(first)) = &invocations[0].outcome else { panic!("{:?}", invocations[0].outcome) };
-        assert_eq!(first["Continued"], "unknown", "{lost:?}");
+        assert_eq!(first["Continued"], "unknown", "{lost:?}: {first}\n{}", lambda.logs());
         // Every Invoke queued exactly one continuation, numbered in one chain: nothing was repeated.
         assert_eq!(lambda.invoke_calls().len(), invocations.len() - 1, "{lost:?}");
         let numbers = continuation_numbers(&lambda);

@@ -49,7 +49,10 @@ pub enum Handover {
 pub enum Attempt {
     Queued,
     /// Not queued; `retry` when trying again is safe and may succeed (throttling, no connection).
-    NotQueued { reason: String, retry: bool },
+    NotQueued {
+        reason: String,
+        retry: bool,
+    },
     Unknown(String),
 }
 
@@ -105,16 +108,24 @@ fn never_connected(error: Option<&(dyn Error + 'static)>) -> bool {
 /// Hands `payload` to a new invocation of `function_arn`: one Invoke, again only while it certainly
 /// was not queued and may succeed (throttling, no connection), with backoff, for at most half the time
 /// left before `deadline` (the other half is the FAILED response's, should it come to that).
-pub async fn hand_over(lambda: &aws_sdk_lambda::Client, function_arn: &str, payload: Vec<u8>, deadline: Instant) -> Handover {
+pub async fn hand_over(
+    lambda: &aws_sdk_lambda::Client,
+    function_arn: &str,
+    payload: Vec<u8>,
+    deadline: Instant,
+) -> Handover {
     let budget_ends = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
     let mut backoff = FIRST_BACKOFF;
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let timeout = INVOKE_TIMEOUT.min(budget_ends.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)));
+        let timeout =
+            INVOKE_TIMEOUT.min(budget_ends.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)));
         let once = aws_sdk_lambda::config::Builder::default()
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
-            .timeout_config(aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build());
+            .timeout_config(
+                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),
+            );
         let sent = lambda
             .invoke()
             .function_name(function_arn)
@@ -152,10 +163,10 @@ mod tests {
     #[test]
     fn lambdas_answers_say_whether_the_event_was_queued() {
         assert_eq!(by_status(202, "ok".into()), Attempt::Queued);
-        assert_eq!(by_status(429, "TooManyRequestsException".into()), Attempt::NotQueued {
-            reason: "TooManyRequestsException".into(),
-            retry: true
-        });
+        assert_eq!(
+            by_status(429, "TooManyRequestsException".into()),
+            Attempt::NotQueued { reason: "TooManyRequestsException".into(), retry: true }
+        );
         for refused in [400, 403, 404, 413] {
             assert!(matches!(by_status(refused, "x".into()), Attempt::NotQueued { retry: false, .. }), "{refused}");
         }
@@ -179,8 +190,10 @@ mod handover_tests {
 
     /// Lambda's error answer: status, `X-Amzn-ErrorType` and message, as its REST-JSON protocol sends it.
     fn lambda_error(status: u16, code: &'static str, message: &'static str) -> Response {
-        let mut response =
-            Response::new(StatusCode::try_from(status).unwrap(), SdkBody::from(format!(r#"{{"message":"{message}"}}"#)));
+        let mut response = Response::new(
+            StatusCode::try_from(status).unwrap(),
+            SdkBody::from(format!(r#"{{"message":"{message}"}}"#)),
+        );
         response.headers_mut().insert("x-amzn-errortype", code);
         response.headers_mut().insert("content-type", "application/json");
         response

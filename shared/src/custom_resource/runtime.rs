@@ -15,8 +15,8 @@ use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
 use aws_types::SdkConfig;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use std::future::Future;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -329,7 +329,8 @@ impl<H: CustomResource> Runtime<H> {
                 Outcome::Respond(response) => self.respond(&url, key, response, deadline).await,
                 Outcome::Continue(next) => {
                     let payload = serde_json::to_vec(&next).expect("an envelope serialises");
-                    let handover = handover::hand_over(&self.lambda, &context.invoked_function_arn, payload, deadline).await;
+                    let handover =
+                        handover::hand_over(&self.lambda, &context.invoked_function_arn, payload, deadline).await;
                     match handover {
                         Handover::Queued { attempts } => {
                             self.answered.remember(key, Done::HandedOver);
