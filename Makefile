@@ -2,7 +2,7 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo invoke test package lambdas venv venv-demo bench clean
+.PHONY: demo invoke test package lambdas release venv venv-demo bench clean
 
 FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns
 
@@ -37,25 +37,54 @@ invoke:
 	$(build_drivers)
 	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/invoke '$(FUNCTION)' '$(EVENT)'
 
-## test: install what the tests need, then every test, formatting, clippy and cfn-lint, then `make package`
-# The functions' debug binaries are built first (the end-to-end tests run them); `make package` runs
-# the end-to-end tests again on the release bootstraps `sam build` ships.
+## test: every test, formatting, clippy, cfn-lint and the IAM checks, then `make package`
+# One debug build serves everything: the functions' binaries (the end-to-end tests run them), the tests,
+# and clippy, which lints every workspace crate and target as it is compiled (below). `make package`
+# runs the end-to-end tests again on the release bootstraps `sam build` ships.
+#
+# Two cores, used at once: the pinned tools install (mostly downloads) while cargo builds, and the
+# release build (`make lambdas`, about 16 CPU-minutes) starts as soon as cargo-lambda is installed, at
+# the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
+# wait on sockets and clocks), never their time. `sam build` then finds it done, or waits for cargo's
+# lock until it is. Its log: target/lambdas.log.
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
 IAM_LOG := target/iam-decisions.log
 
-test: venv
+# Clippy as the compiler of the workspace's own crates in this build, the way `cargo clippy` runs it
+# (RUSTC_WORKSPACE_WRAPPER; CLIPPY_ARGS carries `-D warnings` in clippy-driver's own encoding): the
+# same lints on every target `cargo test` compiles (libraries, binaries, unit and integration tests),
+# without `cargo clippy`'s second, check-only compile of every dependency (3.6 CPU-minutes). The first
+# step proves the wrapper still denies a lint, so a change in clippy's interface cannot silence it.
+CLIPPY_DRIVER = $(shell rustc --print sysroot)/bin/clippy-driver
+test: export RUSTC_WORKSPACE_WRAPPER = $(CLIPPY_DRIVER)
+test: export CLIPPY_ARGS = -D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__
+
+test:
 	cargo fmt --all --check
+	@mkdir -p target && echo 'pub fn probe(x: &u32) -> u32 { x.clone() }' > target/clippy-probe.rs
+	@if $(CLIPPY_DRIVER) rustc target/clippy-probe.rs --crate-type lib --edition 2024 --emit metadata \
+		-o target/clippy-probe.rmeta 2>/dev/null; then \
+		echo "clippy-driver no longer denies clippy::clone_on_copy through CLIPPY_ARGS: lints would be off"; exit 1; fi
+	@echo "Installing the pinned tools in the background (target/venv.log) while cargo builds"
+	@rm -f target/venv.done target/venv.failed target/lambdas.log; \
+	{ if $(MAKE) --no-print-directory venv > target/venv.log 2>&1; then touch target/venv.done; \
+	  nice -n 19 $(MAKE) --no-print-directory lambdas > target/lambdas.log 2>&1; \
+	  else touch target/venv.failed; fi; } &
 	$(DEBUG_BUILD)
+	@while [ ! -f target/venv.done ] && [ ! -f target/venv.failed ]; do sleep 1; done; \
+	[ -f target/venv.done ] || { cat target/venv.log; echo "make venv failed"; exit 1; }
 	rm -f $(IAM_LOG)
 	cargo test --workspace
 	@echo "IAM enforcement: $$(grep -c . $(IAM_LOG)) calls evaluated, $$(grep -c '^DENY' $(IAM_LOG)) denied:"
 	@grep '^DENY' $(IAM_LOG) | sort | uniq -c || true
-	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml examples/*/template.yaml
 	$(VENV)/bin/python tests/iam_check.py template.yaml
 	for example in examples/*/template.yaml; do $(VENV)/bin/python tests/iam_check.py $$example || exit 1; done
+	# Upgrades: the last release's template -> this one keeps every resource, function name, export and
+	# ServiceToken (README, Versions and upgrades); --self-test proves the check refuses each break.
+	$(VENV)/bin/python tests/check_upgrade.py $(LAST_RELEASED) template.yaml --self-test
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
@@ -70,8 +99,49 @@ package: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 \
 		sam build < /dev/null
 	$(VENV)/bin/python tests/check_package.py .aws-sam/build
+	# The release's shape from these same bootstraps (no SBOMs: `make release` makes them): zips,
+	# template, checksums, SAR metadata; a tampered zip must fail; then the dist template linted,
+	# validated by SAM and held to the IAM check like the others.
+	$(VENV)/bin/python tests/release.py build $(CRATE_VERSION) $(DIST_CHECK) --bootstraps $(LAMBDA_TARGET_DIR) --allow-dirty
+	$(VENV)/bin/python tests/check_release.py $(DIST_CHECK) --tamper-test
+	$(VENV)/bin/cfn-lint $(DIST_CHECK)/template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 --template-file $(DIST_CHECK)/template.yaml < /dev/null
+	$(VENV)/bin/python tests/iam_check.py $(DIST_CHECK)/template.yaml
 	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
 	TOOLKIT_BIN_DIR=.aws-sam/build cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
+
+LAST_RELEASED = $(shell ls tests/fixtures/released/template-*.yaml | sort -V | tail -n 1)
+CRATE_VERSION = $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
+DIST_CHECK := target/dist-check
+
+## release: `make release VERSION=x.y.z`: dist/, what users deploy without a compiler (README, Install):
+## a zip per function, template.yaml pointing at them, a CycloneDX SBOM per function, SHA256SUMS.
+## Refused from a dirty tree, or when VERSION is not the crates', template.yaml's and CHANGELOG.md's.
+## arm64 needs the aarch64-unknown-linux-gnu standard library; without it the release is x86_64 only
+## and its template refuses arm64 (README).
+CYCLONEDX_VERSION := 0.5.9
+release: venv
+	@[ -n '$(VERSION)' ] || { echo "usage: make release VERSION=x.y.z"; exit 1; }
+	$(VENV)/bin/python tests/release.py check $(VERSION)
+	$(MAKE) --no-print-directory lambdas ARCH=x86_64
+	@if [ -d "$$(rustc --print sysroot)/lib/rustlib/aarch64-unknown-linux-gnu" ]; then \
+		echo "arm64: building is possible here, but a dist template serves one architecture: run"; \
+		echo "  make lambdas ARCH=arm64 && python tests/release.py build $(VERSION) dist-arm64 --arch arm64 ..."; \
+	else \
+		echo "arm64: no aarch64-unknown-linux-gnu standard library on this machine: x86_64 only"; \
+	fi
+	command -v cargo-cyclonedx >/dev/null || cargo install --locked cargo-cyclonedx --version $(CYCLONEDX_VERSION)
+	rm -rf target/sbom
+	cargo cyclonedx --format json --no-default-features --target x86_64-unknown-linux-gnu --spec-version 1.5 \
+		--override-filename sbom
+	mkdir -p target/sbom && for f in $(FUNCTIONS); do mkdir -p target/sbom/$$f && \
+		mv functions/$$f/sbom.json target/sbom/$$f/$$f.cdx.json; done
+	find . -name sbom.json -not -path './target/*' -delete
+	$(VENV)/bin/python tests/release.py build $(VERSION) dist --bootstraps $(LAMBDA_TARGET_DIR) --sboms target/sbom
+	$(VENV)/bin/python tests/check_release.py dist --tamper-test
+	$(VENV)/bin/cfn-lint dist/template.yaml
+	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 --template-file dist/template.yaml < /dev/null
+	$(VENV)/bin/python tests/iam_check.py dist/template.yaml
 
 ## lambdas: the release build of every function in one cargo invocation (each dependency compiled once,
 ## the fat-LTO links two at a time on two cores) with cargo-lambda (glibc for provided.al2023; arm64
@@ -81,8 +151,9 @@ package: venv
 ARCH ?= $(shell sed -n 's/.*[" ]Architecture=\([a-z0-9_]*\).*/\1/p' samconfig.toml | head -n 1)
 LAMBDA_TARGET_DIR = $${CARGO_TARGET_DIR:-target}/lambda
 
+# (Never through test's clippy-driver: what ships is built by rustc alone.)
 lambdas:
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --no-default-features \
+	env -u RUSTC_WORKSPACE_WRAPPER -u CLIPPY_ARGS PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo lambda build --release --no-default-features \
 		$(if $(filter arm64,$(ARCH)),--arm64,--x86-64) $(addprefix -p ,$(FUNCTIONS))
 
 # `sam build` runs `make build-<LogicalId>` for each function of template.yaml (BuildMethod: makefile) in

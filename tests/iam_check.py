@@ -161,12 +161,21 @@ def key_matches(key: str, supported: list[str]) -> bool:
     return False
 
 
+def packaged(template: dict) -> dict:
+    """The template as `sam package` leaves it: the translator wants code in S3, not a local folder or
+    zip (a release's functions point at their zips); IAM does not depend on it."""
+    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/code.zip"
+    for resource in (template.get("Resources") or {}).values():
+        properties = resource.get("Properties") or {}
+        if resource.get("Type") == "AWS::Serverless::Function" and "CodeUri" in properties:
+            properties["CodeUri"] = "s3://bucket/code.zip"
+    return template
+
+
 def check(template_path: Path) -> list[str]:
     with open(template_path) as f:
         template = yaml.load(f, Loader=_CfnLoader)
-    # The translator wants packaged code (an S3 URI), as `sam deploy` uploads it; IAM does not depend on it.
-    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/code.zip"
-    expanded = transform(template, {}, _NoManagedPolicies())
+    expanded = transform(packaged(template), {}, _NoManagedPolicies())
     data = json.loads(Path(BUNDLED_DATASTORE_FILE_PATH).read_text())
     problems, checked = [], 0
     for where, statement, resources in identity_statements(expanded):
@@ -232,8 +241,7 @@ CALLED_SERVICES = ["apigateway", "acm", "ec2", "ecs", "elasticloadbalancing", "r
 def emit(template_path: Path, out: Path) -> None:
     with open(template_path) as f:
         template = yaml.load(f, Loader=_CfnLoader)
-    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/code.zip"
-    expanded = transform(template, {}, _NoManagedPolicies())
+    expanded = transform(packaged(template), {}, _NoManagedPolicies())
     resources = expanded["Resources"]
     functions = {name for name, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
     policies: dict[str, list] = {name: [] for name in functions}

@@ -35,8 +35,10 @@ pub fn filter(requested: Option<&str>) -> Targets {
         .fold(Targets::new().with_default(level.min(OTHERS_CAP)), |targets, own| targets.with_target(*own, level))
 }
 
-/// Installs the subscriber: call once, first thing in `main`.
-pub fn init() {
+/// Installs the subscriber and logs which function and version starts: call once, first thing in
+/// `main`, with the function's `env!("CARGO_PKG_NAME")` and `env!("CARGO_PKG_VERSION")` (the release's
+/// version: `make release` refuses a version the crates do not carry).
+pub fn init(function: &'static str, version: &'static str) {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL").or_else(|_| std::env::var("RUST_LOG")).ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     let fmt = tracing_subscriber::fmt::layer().with_target(false).without_time();
@@ -46,6 +48,7 @@ pub fn init() {
     } else {
         registry.with(fmt).init();
     }
+    tracing::info!(function, version, "starting");
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use certificate_validator::CertificateValidator;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::logging::init();
+    shared::logging::init(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let config = shared::sdk::config_from_env();
     shared::custom_resource::run_with_hook(CertificateValidator::new(&config), &config).await
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        shared::logging::init();
+        shared::logging::init(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
         let config = shared::sdk::config_from_env();
         let check = private_api_doctor::resource::PrivateApiCheck::new(private_api_doctor::aws::Readers::new(&config));
         return match shared::custom_resource::run(check, &config).await {

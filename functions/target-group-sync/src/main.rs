@@ -5,7 +5,7 @@ use target_group_sync::TargetGroupSync;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::logging::init();
+    shared::logging::init(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let config = shared::sdk::config_from_env();
     shared::custom_resource::run_with_events(TargetGroupSync::new(&config), &config).await
 }

@@ -4,7 +4,7 @@ use vpc_link_waiter::VpcLinkWaiter;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    shared::logging::init();
+    shared::logging::init(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let config = shared::sdk::config_from_env();
     shared::custom_resource::run(VpcLinkWaiter::new(&config), &config).await
 }

@@ -91,8 +91,10 @@ pub struct Runtime<H> {
     answered: Answered,
 }
 
-/// One invocation of a request: the request, and 0 or the continuation's number.
-type InvocationKey = (String, String, u32);
+/// One invocation: its request (id and logical id), 0 or the continuation's number, and a hash of the
+/// whole event, since a copy is byte for byte the same event (and a hand-made request may reuse a
+/// RequestId with other properties).
+type InvocationKey = (String, String, u32, u64);
 
 /// What this execution environment already did for the last few invocations, so that a copy of one
 /// delivered again (Lambda delivers asynchronous events at least once, and retries an invocation that
@@ -289,6 +291,12 @@ impl<H: CustomResource> Runtime<H> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, RuntimeError> {
         let clock = Clock::system();
         let (payload, context) = event.into_parts();
+        let content = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            payload.to_string().hash(&mut hasher);
+            hasher.finish()
+        };
         // serde's message names the field and type, never the payload (which holds the ResponseURL).
         let envelope: Envelope = serde_json::from_value(payload).map_err(|err| {
             tracing::error!(error = %err, "not a CloudFormation custom-resource request; nothing to respond to");
@@ -313,6 +321,7 @@ impl<H: CustomResource> Runtime<H> {
                 request.request_id.clone(),
                 request.logical_resource_id.clone(),
                 envelope.continuation.as_ref().map_or(0, |c| c.invocation),
+                content,
             );
             match self.answered.get(&key) {
                 Some(Done::Responded(body)) => {

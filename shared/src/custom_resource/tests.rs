@@ -326,6 +326,20 @@ async fn a_hand_over_whose_reply_is_lost_is_neither_answered_nor_repeated() {
 }
 
 #[tokio::test]
+async fn only_a_byte_for_byte_copy_counts_as_a_repeat() {
+    // A hand-made request may reuse a RequestId with other properties: that is a new decision.
+    let invoke = mock!(aws_sdk_lambda::Client::invoke).then_output(|| InvokeOutput::builder().status_code(202).build());
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, &[&invoke]);
+    let runtime = runtime_with_lambda(Behaviour::WaitForever, lambda);
+    for name in ["a", "b"] {
+        let event = lambda_event(&envelope("Create", None, json!({"Name": name})), wall_ms() + 1_500);
+        assert_eq!(runtime.handle(event).await.unwrap(), json!({"Continued": true}));
+    }
+    assert_eq!(invoke.num_calls(), 2);
+    assert_eq!(runtime.handler().calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
 async fn a_forbidden_response_url_is_never_processed() {
     let runtime = runtime(Behaviour::Succeed);
     let mut envelope = envelope("Create", None, json!({"Name": "a"}));
