@@ -8,8 +8,10 @@ FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-g
 
 # One debug build serves the tests, the demo and `make invoke`: the whole workspace (toolkit-tests
 # names the tests' features as normal dependencies, so these builds and `cargo test --workspace` share
-# one feature set and nothing is compiled twice).
-DEBUG_BUILD := cargo build --workspace --bins
+# one feature set and nothing is compiled twice). Three jobs on two cores: cargo starts the crates most
+# others wait on first, which leaves aws-sdk-ec2 (the longest single compile, about 160 s, needed by
+# one function) for last; a third slot starts it as soon as its own dependencies are built.
+DEBUG_BUILD := cargo build --workspace --bins --jobs 3
 
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
@@ -43,14 +45,17 @@ invoke:
 # runs the end-to-end tests again on the release bootstraps `sam build` ships.
 #
 # Two cores, used at once: the pinned tools install (mostly downloads) while cargo builds, and the
-# release build (`make lambdas`, about 16 CPU-minutes) starts as soon as cargo-lambda is installed, at
-# the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
+# release build (`make lambdas`, about 16 CPU-minutes) starts as soon as cargo-lambda (installed first)
+# is there, at the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
 # wait on sockets and clocks), never their time. `sam build` then finds it done, or waits for cargo's
-# lock until it is. Its log: target/lambdas.log.
+# lock until it is. Its log: target/background.log; its process group: target/background.pid (.ci/run
+# stops it if the tests fail first).
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
 IAM_LOG := target/iam-decisions.log
+# tests/requirements.txt's cargo-lambda, installed ahead of the rest so that the release build can start.
+CARGO_LAMBDA_PIN = $(shell grep -m 1 '^cargo-lambda==' tests/requirements.txt)
 
 # Clippy as the compiler of the workspace's own crates in this build, the way `cargo clippy` runs it
 # (RUSTC_WORKSPACE_WRAPPER; CLIPPY_ARGS carries `-D warnings` in clippy-driver's own encoding): the
@@ -65,16 +70,19 @@ test:
 	cargo fmt --all --check
 	@mkdir -p target && echo 'pub fn probe(x: &u32) -> u32 { x.clone() }' > target/clippy-probe.rs
 	@if $(CLIPPY_DRIVER) rustc target/clippy-probe.rs --crate-type lib --edition 2024 --emit metadata \
-		-o target/clippy-probe.rmeta 2>/dev/null; then \
-		echo "clippy-driver no longer denies clippy::clone_on_copy through CLIPPY_ARGS: lints would be off"; exit 1; fi
-	@echo "Installing the pinned tools in the background (target/venv.log) while cargo builds"
-	@rm -f target/venv.done target/venv.failed target/lambdas.log; \
-	{ if $(MAKE) --no-print-directory venv > target/venv.log 2>&1; then touch target/venv.done; \
-	  nice -n 19 $(MAKE) --no-print-directory lambdas > target/lambdas.log 2>&1; \
-	  else touch target/venv.failed; fi; } &
+		-o target/clippy-probe.rmeta 2> target/clippy-probe.log || ! grep -q 'error: using `clone` on type `u32`' target/clippy-probe.log; then \
+		cat target/clippy-probe.log; echo "clippy-driver did not deny clippy::clone_on_copy through CLIPPY_ARGS: lints would be off"; exit 1; fi
+	@echo "Installing the pinned tools, then the release build at nice 19, in the background (target/background.log)"
+	@rm -f target/venv.done target/venv.failed; \
+	setsid sh -c '{ test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) "$(CARGO_LAMBDA_PIN)" \
+		&& { nice -n 19 $(MAKE) --no-print-directory lambdas & } \
+		&& $(MAKE) --no-print-directory venv && touch target/venv.done || touch target/venv.failed; wait' \
+		> target/background.log 2>&1 < /dev/null & \
+	echo $$! > target/background.pid
 	$(DEBUG_BUILD)
-	@while [ ! -f target/venv.done ] && [ ! -f target/venv.failed ]; do sleep 1; done; \
-	[ -f target/venv.done ] || { cat target/venv.log; echo "make venv failed"; exit 1; }
+	@while [ ! -f target/venv.done ] && [ ! -f target/venv.failed ] && kill -0 $$(cat target/background.pid) 2>/dev/null; do \
+		sleep 1; done; \
+	[ -f target/venv.done ] || { cat target/background.log; echo "make venv failed"; exit 1; }
 	rm -f $(IAM_LOG)
 	cargo test --workspace
 	@echo "IAM enforcement: $$(grep -c . $(IAM_LOG)) calls evaluated, $$(grep -c '^DENY' $(IAM_LOG)) denied:"
@@ -102,6 +110,7 @@ package: venv
 	# The release's shape from these same bootstraps (no SBOMs: `make release` makes them): zips,
 	# template, checksums, SAR metadata; a tampered zip must fail; then the dist template linted,
 	# validated by SAM and held to the IAM check like the others.
+	$(VENV)/bin/python tests/release.py self-test
 	$(VENV)/bin/python tests/release.py build $(CRATE_VERSION) $(DIST_CHECK) --bootstraps $(LAMBDA_TARGET_DIR) --allow-dirty
 	$(VENV)/bin/python tests/check_release.py $(DIST_CHECK) --tamper-test
 	$(VENV)/bin/cfn-lint $(DIST_CHECK)/template.yaml

@@ -119,14 +119,19 @@ def check(build_dir: str) -> list[str]:
     return problems
 
 
-def main() -> int:
-    build_dir = sys.argv[1] if len(sys.argv) > 1 else ".aws-sam/build"
-    problems = check(build_dir)
+def report(problems: list[str], ok: str) -> int:
+    """Each problem on stderr (exit status 1), or the `ok` line (0): the checks' common ending."""
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
     if not problems:
-        print(f"package OK: every bootstrap needs glibc <= {'.'.join(map(str, MAX_GLIBC))} and fits Lambda's limits")
+        print(ok)
     return 1 if problems else 0
+
+
+def main() -> int:
+    build_dir = sys.argv[1] if len(sys.argv) > 1 else ".aws-sam/build"
+    glibc = ".".join(map(str, MAX_GLIBC))
+    return report(check(build_dir), f"package OK: every bootstrap needs glibc <= {glibc} and fits Lambda's limits")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_package import ELF_MACHINE, GOAL_ZIPPED, MAX_GLIBC, elf_machine, glibc_versions  # noqa: E402
+from check_package import ELF_MACHINE, GOAL_ZIPPED, MAX_GLIBC, elf_machine, glibc_versions, report  # noqa: E402
 
 ZIP_NAME = re.compile(r"^(?P<crate>[a-z0-9-]+)-(?P<version>\d+\.\d+\.\d+)-(?P<arch>x86_64|arm64)\.zip$")
 
@@ -154,14 +154,10 @@ def main() -> int:
     problems = check(folder)
     if "--tamper-test" in sys.argv[2:]:
         problems += tamper_test(folder)
-    for problem in problems:
-        print(f"FAIL {problem}", file=sys.stderr)
-    if problems:
-        return 1
-    for name in sorted(os.listdir(folder)):
-        print(f"{os.path.getsize(os.path.join(folder, name)):>12,}  {name}")
-    print(f"release OK: {folder} (checksums, bootstraps, template, SAR metadata)")
-    return 0
+    if not problems:
+        for name in sorted(os.listdir(folder)):
+            print(f"{os.path.getsize(os.path.join(folder, name)):>12,}  {name}")
+    return report(problems, f"release OK: {folder} (checksums, bootstraps, template, SAR metadata)")
 
 
 if __name__ == "__main__":

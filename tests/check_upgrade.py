@@ -1,12 +1,14 @@
 """Checks that a stack deployed from one version's template updates to the next without breaking the
 stacks that use it (README, "Versions and upgrades").
 
-Breaking, unless CHANGELOG.md says so under a new major version:
+Breaking (allowed only when the new template's SemanticVersion has a higher major version, whose
+CHANGELOG.md entry says what to change):
 - a resource's logical id removed or its type changed (CloudFormation would delete or replace it);
 - a function's FunctionName changed (a new function, a new ARN: every ServiceToken pointing at the old
   one breaks, and custom resources whose ServiceToken changes are updated, that is re-run);
 - an output removed, its export renamed, or a ServiceToken output pointing at another function (an
-  `!ImportValue` in a user's stack would break, and CloudFormation refuses to remove an export in use).
+  `!ImportValue` in a user's stack would break, and CloudFormation refuses to remove an export in use);
+- a parameter removed, or a new one without a Default (an update with the old parameters fails).
 
 Usage: python tests/check_upgrade.py OLD_TEMPLATE NEW_TEMPLATE [--self-test]
 `--self-test` also proves the check: it renames an export, removes a function and points a ServiceToken
@@ -16,9 +18,13 @@ elsewhere in copies of NEW and expects each to be refused.
 from __future__ import annotations
 
 import copy
+import os
 import sys
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_package import report  # noqa: E402
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -57,6 +63,13 @@ def problems(old: dict, new: dict) -> list[str]:
             after = (new_resources[logical_id].get("Properties") or {}).get("FunctionName")
             if before != after:
                 found.append(f"function {logical_id}'s FunctionName changes {before!r} -> {after!r}: a new ARN")
+    old_parameters, new_parameters = old.get("Parameters", {}), new.get("Parameters", {})
+    for name in old_parameters:
+        if name not in new_parameters:
+            found.append(f"parameter {name} removed or renamed: a stack that sets it fails to update")
+    for name, parameter in new_parameters.items():
+        if name not in old_parameters and "Default" not in parameter:
+            found.append(f"new parameter {name} has no Default: a stack updated with its old parameters fails")
     old_outputs, new_outputs = old.get("Outputs", {}), new.get("Outputs", {})
     for name, output in old_outputs.items():
         if name not in new_outputs:
@@ -79,6 +92,8 @@ def self_test(new: dict) -> list[str]:
         "a function removed": lambda t: t["Resources"].pop(function),
         "a ServiceToken pointing elsewhere": lambda t: t["Outputs"][token].update({"Value": {"!GetAtt": "Other.Arn"}}),
         "a FunctionName set": lambda t: t["Resources"][function]["Properties"].update({"FunctionName": "renamed"}),
+        "a parameter removed": lambda t: t["Parameters"].pop(next(iter(t["Parameters"]))),
+        "a required parameter added": lambda t: t["Parameters"].update({"NewRequired": {"Type": "String"}}),
     }
     for what, mutate in mutations.items():
         changed = copy.deepcopy(new)
@@ -88,16 +103,22 @@ def self_test(new: dict) -> list[str]:
     return failures
 
 
+def major(template: dict) -> int:
+    version = template.get("Metadata", {}).get("AWS::ServerlessRepo::Application", {}).get("SemanticVersion", "0")
+    return int(str(version).split(".")[0])
+
+
 def main() -> int:
     old, new = load(sys.argv[1]), load(sys.argv[2])
     found = problems(old, new)
+    if found and major(new) > major(old):
+        # A new major version may break, saying how in CHANGELOG.md (README, Versions and upgrades).
+        for problem in found:
+            print(f"breaking, allowed by the new major version {major(new)}: {problem}")
+        found = []
     if "--self-test" in sys.argv[3:]:
         found += self_test(new)
-    for problem in found:
-        print(f"FAIL {problem}", file=sys.stderr)
-    if not found:
-        print(f"upgrade OK: {sys.argv[1]} -> {sys.argv[2]} keeps every resource, function name, export and ServiceToken")
-    return 1 if found else 0
+    return report(found, f"upgrade OK: {sys.argv[1]} -> {sys.argv[2]} keeps every resource, function name, export and ServiceToken")
 
 
 if __name__ == "__main__":

@@ -163,11 +163,51 @@ def build(version: str, out: str, bootstraps: str, arch: str, sboms: str | None,
     write_checksums(out)
 
 
+def self_test() -> list[str]:
+    """Each refusal `check` promises, made to happen in a throwaway copy of the files it reads."""
+    global ROOT
+    failures, real_root = [], ROOT
+    version = versions()["Cargo.toml [workspace.package] version"]
+    cases = {
+        # what, (spoil the copy (before its commit), spoil it after, the version asked, the reason expected)
+        "a version that is not MAJOR.MINOR.PATCH": (None, None, "1.0", "not MAJOR.MINOR.PATCH"),
+        "a version the crates do not carry": (None, None, "99.0.0", "Cargo.toml [workspace.package] version is"),
+        "no changelog entry": ("CHANGELOG.md", None, version, "CHANGELOG.md has no"),
+        "a dirty tree": (None, "stray.txt", version, "uncommitted changes"),
+    }
+    import tempfile
+    for what, (before, after, asked, expected) in cases.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in ("Cargo.toml", "template.yaml", "CHANGELOG.md"):
+                shutil.copyfile(os.path.join(real_root, name), os.path.join(tmp, name))
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"]
+            if before:
+                with open(os.path.join(tmp, before), "w") as f:
+                    f.write("# Changelog\n")
+            subprocess.run(["git", "init", "-q", tmp], check=True)
+            subprocess.run(git + ["-C", tmp, "add", "-A"], check=True)
+            subprocess.run(git + ["-C", tmp, "commit", "-qm", "copy"], check=True)
+            if after:
+                with open(os.path.join(tmp, after), "w") as f:
+                    f.write("x")
+            ROOT = tmp
+            try:
+                check(asked)
+                failures.append(f"self-test: {what} was not refused")
+            except ReleaseError as err:
+                if expected not in str(err):
+                    failures.append(f"self-test: {what} was refused for another reason: {err}")
+            finally:
+                ROOT = real_root
+    return failures
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("check")
     c.add_argument("version")
+    sub.add_parser("self-test", help="proves each refusal of `check` (make test runs it)")
     b = sub.add_parser("build")
     b.add_argument("version")
     b.add_argument("out")
@@ -177,6 +217,13 @@ def main() -> int:
     b.add_argument("--allow-dirty", action="store_true", help="for `make test`'s check of the release shape")
     args = parser.parse_args()
     try:
+        if args.command == "self-test":
+            failures = self_test()
+            for failure in failures:
+                print(f"FAIL {failure}", file=sys.stderr)
+            if not failures:
+                print("release refusals OK: a malformed or foreign version, no changelog entry, a dirty tree")
+            return 1 if failures else 0
         if args.command == "check":
             check(args.version)
         else:

@@ -219,6 +219,11 @@ fn logs_are_json_lines_carrying_request_stack_and_logical_ids() {
     );
     assert_eq!(span["logical_id"], "LinkReady");
     assert!(!logs.contains(SECRET));
+    // The first line names the function and the release's version (the crates carry it).
+    let starting = &lines[0];
+    assert_eq!(starting["fields"]["message"], "starting", "{starting}");
+    assert_eq!(starting["fields"]["function"], "vpc-link-waiter");
+    assert_eq!(starting["fields"]["version"], env!("CARGO_PKG_VERSION"));
 }
 
 /// A wait of `pending_for` in invocations of `timeout`, the continuations' Invoke calls answered as

@@ -32,6 +32,9 @@ pub const INVOKE_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first pause before retrying a throttled or unconnected Invoke; it doubles up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// No retry starts with less time than this left in the budget: an attempt cut short by the operation
+/// timeout could not be told from a reply lost after sending.
+const MIN_ATTEMPT: Duration = Duration::from_millis(500);
 
 /// What became of the hand-over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,13 +122,16 @@ pub async fn hand_over(
     let mut attempts = 0;
     loop {
         attempts += 1;
-        let timeout =
-            INVOKE_TIMEOUT.min(budget_ends.saturating_duration_since(Instant::now()).max(Duration::from_millis(100)));
+        let timeout = INVOKE_TIMEOUT.min(budget_ends.saturating_duration_since(Instant::now()).max(MIN_ATTEMPT));
+        // The connection has half the attempt's time: a connection that cannot be made in it fails as
+        // a connect error (certainly not sent), before the operation timeout (perhaps sent) can fire.
+        let timeouts = aws_sdk_lambda::config::timeout::TimeoutConfig::builder()
+            .connect_timeout(timeout / 2)
+            .operation_timeout(timeout)
+            .build();
         let once = aws_sdk_lambda::config::Builder::default()
             .retry_config(aws_sdk_lambda::config::retry::RetryConfig::disabled())
-            .timeout_config(
-                aws_sdk_lambda::config::timeout::TimeoutConfig::builder().operation_timeout(timeout).build(),
-            );
+            .timeout_config(timeouts);
         let sent = lambda
             .invoke()
             .function_name(function_arn)
@@ -145,7 +151,7 @@ pub async fn hand_over(
             Attempt::NotQueued { reason, retry } => {
                 // Full jitter keeps many throttled functions from retrying in step.
                 let pause = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
-                if !retry || Instant::now() + pause >= budget_ends {
+                if !retry || Instant::now() + pause + MIN_ATTEMPT > budget_ends {
                     return Handover::NotQueued { reason, attempts };
                 }
                 tracing::warn!(attempt = attempts, reason = %reason, "the continuation's Invoke was not accepted; retrying");
@@ -280,16 +286,14 @@ mod handover_tests {
         // Lambda's side reads the whole request, then the connection drops before any reply.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        // Counts every connection until none came for 2 s: a retry would be a second one.
         let server = tokio::spawn(async move {
             let mut accepted = 0;
-            while let Ok((mut stream, _)) = listener.accept().await {
+            while let Ok(Ok((mut stream, _))) = tokio::time::timeout(Duration::from_secs(2), listener.accept()).await {
                 accepted += 1;
                 let mut buf = vec![0; 65536];
                 let _ = tokio::time::timeout(Duration::from_millis(300), stream.read(&mut buf)).await;
                 drop(stream);
-                if accepted == 1 {
-                    return accepted;
-                }
             }
             accepted
         });
