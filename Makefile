@@ -49,7 +49,9 @@ invoke:
 # is there, at the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
 # wait on sockets and clocks), never their time. `sam build` then finds it done, or waits for cargo's
 # lock until it is. Its log: target/background.log; its process group: target/background.pid (.ci/run
-# stops it if the tests fail first).
+# stops it if the tests fail first). Its own session (setsid) is also its own scheduler autogroup where
+# the kernel groups by session (sched_autogroup), and nice only ranks processes within one autogroup:
+# so the group itself is set to nice 19 as well.
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
@@ -74,9 +76,11 @@ test:
 		cat target/clippy-probe.log; echo "clippy-driver did not deny clippy::clone_on_copy through CLIPPY_ARGS: lints would be off"; exit 1; fi
 	@echo "Installing the pinned tools, then the release build at nice 19, in the background (target/background.log)"
 	@rm -f target/venv.done target/venv.failed; \
-	setsid sh -c '{ test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) "$(CARGO_LAMBDA_PIN)" \
+	setsid sh -c '{ echo 19 > /proc/self/autogroup; } 2>/dev/null; \
+		{ test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) "$(CARGO_LAMBDA_PIN)" \
 		&& { nice -n 19 $(MAKE) --no-print-directory lambdas & } \
-		&& $(MAKE) --no-print-directory venv && touch target/venv.done || touch target/venv.failed; wait' \
+		&& $(MAKE) --no-print-directory venv && touch target/venv.done || touch target/venv.failed; \
+		wait; rm -f target/background.pid' \
 		> target/background.log 2>&1 < /dev/null & \
 	echo $$! > target/background.pid
 	$(DEBUG_BUILD)
