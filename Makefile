@@ -145,11 +145,11 @@ release: venv
 	fi
 	command -v cargo-cyclonedx >/dev/null || cargo install --locked cargo-cyclonedx --version $(CYCLONEDX_VERSION)
 	rm -rf target/sbom
-	cargo cyclonedx --format json --no-default-features --target x86_64-unknown-linux-gnu --spec-version 1.5 \
-		--override-filename sbom
-	mkdir -p target/sbom && for f in $(FUNCTIONS); do mkdir -p target/sbom/$$f && \
-		mv functions/$$f/sbom.json target/sbom/$$f/$$f.cdx.json; done
-	find . -name sbom.json -not -path './target/*' -delete
+	# One SBOM per crate, every transitive dependency (--all), as built: no default features (no doctor
+	# command line), Lambda's target. cargo-cyclonedx writes each beside its Cargo.toml.
+	cargo cyclonedx --format json --all --no-default-features --target x86_64-unknown-linux-gnu --override-filename sbom
+	for f in $(FUNCTIONS); do mkdir -p target/sbom/$$f && mv functions/$$f/sbom*.json target/sbom/$$f/$$f.cdx.json || exit 1; done
+	find . -name 'sbom*.json' -not -path './target/*' -not -path './.venv/*' -delete
 	$(VENV)/bin/python tests/release.py build $(VERSION) dist --bootstraps $(LAMBDA_TARGET_DIR) --sboms target/sbom
 	$(VENV)/bin/python tests/check_release.py dist --tamper-test
 	$(VENV)/bin/cfn-lint dist/template.yaml

@@ -16,6 +16,7 @@ copy to be refused.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -122,6 +123,26 @@ def check_template(folder: str, zips: list[str]) -> list[str]:
     return problems
 
 
+def check_sboms(folder: str, zips: list[str]) -> list[str]:
+    """When the release carries SBOMs (`make release` does), one CycloneDX document per function that
+    lists its dependencies."""
+    sboms = sorted(n for n in os.listdir(folder) if n.endswith(".cdx.json"))
+    if not sboms:
+        return []
+    problems = []
+    for name in zips:
+        m = ZIP_NAME.match(name)
+        sbom = f"{m.group('crate')}-{m.group('version')}.cdx.json"
+        if sbom not in sboms:
+            problems.append(f"{sbom}: missing beside {name}")
+            continue
+        with open(os.path.join(folder, sbom)) as f:
+            document = json.load(f)
+        if document.get("bomFormat") != "CycloneDX" or len(document.get("components") or []) < 10:
+            problems.append(f"{sbom}: not a CycloneDX BOM listing the function's dependencies")
+    return problems
+
+
 def check(folder: str) -> list[str]:
     problems = verify_checksums(folder)
     zips = sorted(n for n in os.listdir(folder) if ZIP_NAME.match(n))
@@ -129,7 +150,7 @@ def check(folder: str) -> list[str]:
         return problems + ["no <function>-<version>-<arch>.zip"]
     for name in zips:
         problems += check_zip(folder, name)
-    return problems + check_template(folder, zips)
+    return problems + check_sboms(folder, zips) + check_template(folder, zips)
 
 
 def tamper_test(folder: str) -> list[str]:
