@@ -19,7 +19,7 @@ DEBUG_BUILD := cargo build --workspace --bins --jobs 3
 # (Plain shell, not a recursive make: `make -n demo` must not install anything.)
 BIN_DIR = $${CARGO_TARGET_DIR:-target}/debug
 define build_drivers
-	@echo "Building the functions and the drivers (the first time about 3 min on 2 cores; moto installs meanwhile)"
+	@echo "Building the functions and the drivers (the first time about 4 min on 2 cores; moto installs meanwhile)"
 	@log=$$(mktemp); \
 	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
 	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
@@ -27,7 +27,7 @@ define build_drivers
 	wait $$venv || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log; exit $$built
 endef
 
-## demo: moto on loopback, the example architecture's resources, all four functions driven over the Lambda Runtime API
+## demo: moto on loopback, the example architecture's resources, all six functions driven over the Lambda Runtime API
 demo:
 	$(build_drivers)
 	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/demo
