@@ -45,6 +45,8 @@ async fn create_update_and_delete_over_the_runtime_api() {
     assert_eq!(deleted["Status"], "SUCCESS");
     assert_eq!(deleted["PhysicalResourceId"], api_id.as_str());
 
+    // The response PUT lands before the invocation posts its outcome: wait for the outcomes.
+    assert!(lambda.wait_until_idle(Duration::from_secs(10)));
     let invocations = lambda.invocations();
     assert_eq!(invocations.len(), 3);
     assert!(invocations.iter().all(|i| matches!(i.outcome, Some(Outcome::Response(_)))));
