@@ -149,7 +149,7 @@ pub async fn hand_over(
             Attempt::Queued => return Handover::Queued { attempts },
             Attempt::Unknown(reason) => return Handover::Unknown { reason, attempts },
             Attempt::NotQueued { reason, retry } => {
-                // Full jitter keeps many throttled functions from retrying in step.
+                // Jitter (half to all of the backoff) keeps many throttled functions from retrying in step.
                 let pause = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
                 if !retry || Instant::now() + pause + MIN_ATTEMPT > budget_ends {
                     return Handover::NotQueued { reason, attempts };

@@ -91,10 +91,10 @@ pub struct Runtime<H> {
     answered: Answered,
 }
 
-/// One invocation: its request (id and logical id), 0 or the continuation's number, and a hash of the
-/// whole event, since a copy is byte for byte the same event (and a hand-made request may reuse a
-/// RequestId with other properties).
-type InvocationKey = (String, String, u32, u64);
+/// One invocation: a hash of the whole event, since a copy is byte for byte the same event. The event
+/// carries the RequestId, the logical id and the continuation's number; hashing all of it also keeps a
+/// hand-made request that reuses a RequestId with other properties apart.
+type InvocationKey = u64;
 
 /// What this execution environment already did for the last few invocations, so that a copy of one
 /// delivered again (Lambda delivers asynchronous events at least once, and retries an invocation that
@@ -106,8 +106,9 @@ struct Answered(Mutex<VecDeque<(InvocationKey, Done)>>);
 
 #[derive(Clone)]
 enum Done {
-    /// The response body decided (sent, or being retried by Lambda after a failed PUT).
-    Responded(Vec<u8>),
+    /// The response decided (sent, or being retried by Lambda after a failed PUT): its status and
+    /// PhysicalResourceId for the invocation's result, and its body.
+    Responded(Status, String, Vec<u8>),
     /// The wait was handed over (or perhaps was: its reply was lost).
     HandedOver,
 }
@@ -291,7 +292,7 @@ impl<H: CustomResource> Runtime<H> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, RuntimeError> {
         let clock = Clock::system();
         let (payload, context) = event.into_parts();
-        let content = {
+        let key: InvocationKey = {
             use std::hash::{Hash, Hasher};
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             payload.to_string().hash(&mut hasher);
@@ -317,16 +318,10 @@ impl<H: CustomResource> Runtime<H> {
             })?;
             let deadline = clock.instant_at(context.deadline);
             let request = envelope.request.clone();
-            let key: InvocationKey = (
-                request.request_id.clone(),
-                request.logical_resource_id.clone(),
-                envelope.continuation.as_ref().map_or(0, |c| c.invocation),
-                content,
-            );
             match self.answered.get(&key) {
-                Some(Done::Responded(body)) => {
+                Some(Done::Responded(status, physical_id, body)) => {
                     tracing::info!("this invocation was already decided here: sending the same response again");
-                    return self.send(&url, body, deadline).await;
+                    return self.send(&url, status, physical_id, body, deadline).await;
                 }
                 Some(Done::HandedOver) => {
                     tracing::info!("this invocation already handed its wait over here: nothing more to do");
@@ -488,18 +483,25 @@ impl<H: CustomResource> Runtime<H> {
                 tracing::warn!(physical_id = %response.physical_resource_id, reason = response.reason.as_deref().unwrap_or(""), "FAILED")
             }
         }
+        let physical_id = response.physical_resource_id.clone();
         let body = response.into_body();
         // Remembered before sending: if the PUT fails, Lambda's retry of this event sends this same body.
-        self.answered.remember(key, Done::Responded(body.clone()));
-        self.send(url, body, deadline).await
+        self.answered.remember(key, Done::Responded(status, physical_id.clone(), body.clone()));
+        self.send(url, status, physical_id, body, deadline).await
     }
 
-    async fn send(&self, url: &ResponseUrl, body: Vec<u8>, deadline: Instant) -> Result<Value, RuntimeError> {
-        let sent: Value = serde_json::from_slice(&body).unwrap_or_default();
+    async fn send(
+        &self,
+        url: &ResponseUrl,
+        status: Status,
+        physical_id: String,
+        body: Vec<u8>,
+        deadline: Instant,
+    ) -> Result<Value, RuntimeError> {
         let attempts = self.sender.send(url, body, deadline).await.inspect_err(|err| {
             tracing::error!(error = %err, "the response could not be delivered");
         })?;
-        Ok(json!({"Status": sent["Status"], "PhysicalResourceId": sent["PhysicalResourceId"], "Attempts": attempts}))
+        Ok(json!({"Status": status, "PhysicalResourceId": physical_id, "Attempts": attempts}))
     }
 }
 
