@@ -47,8 +47,8 @@ invoke:
 # Two cores, used at once: the pinned tools install (mostly downloads) while cargo builds, and the
 # release build (`make lambdas`, about 16 CPU-minutes) starts as soon as cargo-lambda (installed first)
 # is there, at the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
-# wait on sockets and clocks), never their time. `sam build` then finds it done, or waits for cargo's
-# lock until it is. Its log: target/background.log; its process group: target/background.pid (.ci/run
+# wait on sockets and clocks), never their time. `make package` waits for it to end, then `sam build`
+# finds cargo's work done. Its log: target/background.log; its process group: target/background.pid (.ci/run
 # stops it if the tests fail first). Its own session (setsid) is also its own scheduler autogroup where
 # the kernel groups by session (sched_autogroup), and nice only ranks processes within one autogroup:
 # so the group itself is set to nice 19 as well.
@@ -97,6 +97,12 @@ test:
 	# Upgrades: the last release's template -> this one keeps every resource, function name, export and
 	# ServiceToken (README, Versions and upgrades); --self-test proves the check refuses each break.
 	$(VENV)/bin/python tests/check_upgrade.py $(LAST_RELEASED) template.yaml --self-test
+	# The background release build must have ended before `sam build` runs `make lambdas` again: cargo's
+	# lock alone is not enough, since cargo-lambda moves each binary into target/lambda after cargo has
+	# released it, and two of them would race for the same files.
+	@if [ -f target/background.pid ] && kill -0 $$(cat target/background.pid) 2>/dev/null; then \
+		echo "Waiting for the background release build (target/background.log)"; \
+		while [ -f target/background.pid ] && kill -0 $$(cat target/background.pid) 2>/dev/null; do sleep 2; done; fi
 	$(MAKE) --no-print-directory package
 
 ## package: the deployable build, proven: `sam validate` (SAM's own transform, offline); `sam build`
