@@ -4,7 +4,7 @@ PYTHON ?= python3
 
 .PHONY: demo invoke test package lambdas release venv venv-demo bench clean
 
-FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns
+FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns deployment-gate
 
 # One debug build serves the tests, the demo and `make invoke`: the whole workspace (toolkit-tests
 # names the tests' features as normal dependencies, so these builds and `cargo test --workspace` share
@@ -27,7 +27,7 @@ define build_drivers
 	wait $$venv || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log; exit $$built
 endef
 
-## demo: moto on loopback, the example architecture's resources, all six functions driven over the Lambda Runtime API
+## demo: moto on loopback, the example architecture's resources, all seven functions driven over the Lambda Runtime API
 demo:
 	$(build_drivers)
 	TOOLKIT_BIN_DIR=$(BIN_DIR) $(BIN_DIR)/demo
@@ -184,6 +184,7 @@ CertificateValidatorFunction := certificate-validator
 TargetGroupSyncFunction := target-group-sync
 PrivateApiDoctorFunction := private-api-doctor
 EndpointServiceDnsFunction := endpoint-service-dns
+DeploymentGateFunction := deployment-gate
 
 build-%Function: lambdas
 	@test -n "$($*Function)" || { echo "template.yaml's $*Function has no crate in the Makefile"; exit 1; }

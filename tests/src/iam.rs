@@ -277,10 +277,25 @@ fn json_call(service: &str, operation: &str, body: &Value, region: &str, enforce
             context.insert("ecs:cluster".into(), ContextValue::String(fill("cluster", &[("ClusterName", &cluster)])));
             vec![]
         }
+        // Named by their full ARNs in the request.
+        ("ecs", "DescribeServiceRevisions") => full_arns(&body["serviceRevisionArns"]),
+        ("ecs", "DescribeServiceDeployments") => full_arns(&body["serviceDeploymentArns"]),
         ("acm", _) => body["CertificateArn"].as_str().map(str::to_string).into_iter().collect(),
         _ => vec![],
     };
     AwsCall { action: format!("{service}:{operation}"), resources, context, protocol: Protocol::Json }
+}
+
+/// A service revision's or deployment's ARN, and its service's: AWS's service authorization
+/// reference lists both resource types as required for DescribeServiceRevisions/Deployments.
+fn full_arns(list: &Value) -> Vec<String> {
+    let arns: Vec<&str> = list.as_array().map(|a| a.iter().filter_map(|v| v.as_str()).collect()).unwrap_or_default();
+    let services = arns.iter().filter_map(|arn| {
+        let (head, path) = arn.split_once(":service-revision/").or_else(|| arn.split_once(":service-deployment/"))?;
+        let (cluster_and_service, _) = path.rsplit_once('/')?;
+        Some(format!("{head}:service/{cluster_and_service}"))
+    });
+    arns.iter().map(|s| s.to_string()).chain(services).collect()
 }
 
 /// A value of an awsQuery form body.

@@ -1,6 +1,7 @@
 //! Test harness: a real moto server, a Lambda Runtime API emulator that runs the built function
 //! binaries, and small recording HTTP stubs (a response receiver, a scripted API Gateway).
 
+pub mod bluegreen;
 pub mod certs;
 pub mod cfn;
 pub mod chain;
@@ -69,6 +70,7 @@ pub const FUNCTIONS: &[(&str, &str)] = &[
     ("target-group-sync", "TargetGroupSyncFunction"),
     ("private-api-doctor", "PrivateApiDoctorFunction"),
     ("endpoint-service-dns", "EndpointServiceDnsFunction"),
+    ("deployment-gate", "DeploymentGateFunction"),
 ];
 
 /// A function's logical id in template.yaml.

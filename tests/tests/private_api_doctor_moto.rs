@@ -24,7 +24,7 @@ async fn chain() -> (MotoServer, PrivateChain) {
 async fn doctor(moto: &MotoServer, path: &str) -> Report {
     let readers = Readers::new(&moto.function_config("PrivateApiDoctorFunction"));
     let expect = Expect { status: None, execute_api_off: true };
-    walk_domain(&readers, DOMAIN, path, "GET", &expect).await
+    walk_domain(&readers, DOMAIN, path, "GET", &expect, &Default::default()).await
 }
 
 fn hops(report: &Report) -> Vec<(&str, Verdict)> {

@@ -150,6 +150,7 @@ impl Readers {
                 last_updated: stage
                     .last_updated_date()
                     .and_then(|at| at.fmt(aws_sdk_apigateway::primitives::DateTimeFormat::DateTime).ok()),
+                variables: stage.variables().map(|v| v.clone().into_iter().collect()).unwrap_or_default(),
             })),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found_exception()) => Ok(None),
             Err(err) => Err(sdk::describe(&err)),
@@ -253,7 +254,12 @@ impl Readers {
         resource_id: &str,
         method: &str,
         path: &str,
+        stage_variables: &std::collections::BTreeMap<String, String>,
     ) -> Result<TestInvoke, String> {
+        // TestInvokeMethod runs the API's current configuration, not a stage's: the stage's variables
+        // (and a test's own) are passed, or an integration that names one would not resolve.
+        let variables = (!stage_variables.is_empty())
+            .then(|| stage_variables.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
         let answer = self
             .apigw
             .test_invoke_method()
@@ -261,6 +267,7 @@ impl Readers {
             .resource_id(resource_id)
             .http_method(method)
             .path_with_query_string(path)
+            .set_stage_variables(variables)
             .send()
             .await
             .map_err(|e| sdk::describe(&e))?;

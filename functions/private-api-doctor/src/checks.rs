@@ -139,6 +139,8 @@ pub struct Stage {
     pub deployment_id: Option<String>,
     /// RFC 3339; a stage update is what applies the API's disableExecuteApiEndpoint flag.
     pub last_updated: Option<String>,
+    /// The stage's variables: an integration's URI, connectionId or target may name them.
+    pub variables: std::collections::BTreeMap<String, String>,
 }
 
 /// The REST API's own settings the chain depends on.
@@ -213,6 +215,46 @@ pub struct Integration {
     /// A VPC link V2 integration's load balancer (or listener) ARN.
     pub integration_target: Option<String>,
     pub uri: Option<String>,
+}
+
+impl Integration {
+    /// The integration as a request through a stage with `variables` sees it: each
+    /// `${stageVariables.NAME}` in the URI, connectionId and target replaced by its value (API Gateway
+    /// allows them there, e.g. to send a stage, or a test, to another listener). A name with no value
+    /// is left as written, and the URI then fails its check visibly.
+    pub fn with_stage_variables(&self, variables: &std::collections::BTreeMap<String, String>) -> Integration {
+        let substitute = |text: &str| {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text;
+            while let Some(at) = rest.find("${stageVariables.") {
+                out.push_str(&rest[..at]);
+                let name_at = at + "${stageVariables.".len();
+                match rest[name_at..].find('}') {
+                    Some(len) => {
+                        let name = &rest[name_at..name_at + len];
+                        match variables.get(name) {
+                            Some(value) => out.push_str(value),
+                            None => out.push_str(&rest[at..name_at + len + 1]),
+                        }
+                        rest = &rest[name_at + len + 1..];
+                    }
+                    None => {
+                        out.push_str(&rest[at..]);
+                        rest = "";
+                    }
+                }
+            }
+            out.push_str(rest);
+            out
+        };
+        Integration {
+            integration_type: self.integration_type.clone(),
+            connection_type: self.connection_type.clone(),
+            connection_id: self.connection_id.as_deref().map(substitute),
+            integration_target: self.integration_target.as_deref().map(substitute),
+            uri: self.uri.as_deref().map(substitute),
+        }
+    }
 }
 
 /// The method that answers the path, and its integration's URI (for the next hops).
@@ -601,6 +643,28 @@ fn list_or_none(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stage_variables_are_substituted_where_api_gateway_allows_them() {
+        let integration = Integration {
+            integration_type: "HTTP_PROXY".into(),
+            connection_type: "VPC_LINK".into(),
+            connection_id: Some("${stageVariables.vpcLinkId}".into()),
+            integration_target: None,
+            uri: Some(
+                "https://api.internal.example.com:${stageVariables.port}/{proxy}?v=${stageVariables.missing}".into(),
+            ),
+        };
+        let vars = [("port", "8443"), ("vpcLinkId", "abc123")].map(|(k, v)| (k.to_string(), v.to_string())).into();
+        let resolved = integration.with_stage_variables(&vars);
+        assert_eq!(resolved.connection_id.as_deref(), Some("abc123"));
+        assert_eq!(
+            resolved.uri.as_deref(),
+            Some("https://api.internal.example.com:8443/{proxy}?v=${stageVariables.missing}"),
+            "a variable with no value stays as written"
+        );
+        assert_eq!(IntegrationUri::parse(resolved.uri.as_deref().unwrap()).map(|u| u.port), Some(8443));
+    }
     use crate::report::Verdict;
 
     fn uri(text: &str) -> IntegrationUri {
@@ -663,15 +727,29 @@ mod tests {
     fn stage_and_integration() {
         assert_eq!(stage("api1", "prod", None).verdict, Verdict::Fail);
         assert_eq!(
-            stage("api1", "prod", Some(&Stage { name: "prod".into(), deployment_id: None, last_updated: None }))
-                .verdict,
+            stage(
+                "api1",
+                "prod",
+                Some(&Stage {
+                    name: "prod".into(),
+                    deployment_id: None,
+                    last_updated: None,
+                    variables: Default::default()
+                })
+            )
+            .verdict,
             Verdict::Fail
         );
         assert_eq!(
             stage(
                 "api1",
                 "prod",
-                Some(&Stage { name: "prod".into(), deployment_id: Some("d1".into()), last_updated: None })
+                Some(&Stage {
+                    name: "prod".into(),
+                    deployment_id: Some("d1".into()),
+                    last_updated: None,
+                    variables: Default::default()
+                })
             )
             .verdict,
             Verdict::Ok

@@ -36,9 +36,20 @@ struct Args {
     /// The default execute-api endpoint should be off: a FAIL when it is on.
     #[arg(long)]
     execute_api_off: bool,
+    /// A stage variable set over the stage's own, NAME=VALUE (repeatable): walk the route a
+    /// deployment gate's TestStageVariables take.
+    #[arg(long = "stage-variable", value_name = "NAME=VALUE", value_parser = name_value)]
+    stage_variables: Vec<(String, String)>,
     /// Print `{"verdict": ..., "hops": [...]}` instead of the table.
     #[arg(long)]
     json: bool,
+}
+
+fn name_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("{text:?}: expected NAME=VALUE")),
+    }
 }
 
 pub async fn run() -> ExitCode {
@@ -69,8 +80,9 @@ pub async fn run() -> ExitCode {
     let readers = Readers::new(&config);
     let expect = Expect { status: args.expect_status, execute_api_off: args.execute_api_off };
     let method = args.method.to_ascii_uppercase();
+    let variables = args.stage_variables.iter().cloned().collect();
     let report = match &args.domain {
-        Some(domain) => walk_domain(&readers, domain, &args.path, &method, &expect).await,
+        Some(domain) => walk_domain(&readers, domain, &args.path, &method, &expect, &variables).await,
         None => {
             let request = Request {
                 rest_api_id: args.rest_api_id.clone().unwrap_or_default(),
@@ -78,6 +90,7 @@ pub async fn run() -> ExitCode {
                 path: args.path.clone(),
                 method,
                 expect,
+                stage_variables: variables,
             };
             walk(&readers, &request).await
         }

@@ -64,12 +64,16 @@ pub struct Report {
     /// Some target is still in its first health checks (`initial`).
     #[serde(skip)]
     pub targets_starting: bool,
+    /// The target groups the walk followed the request to (a deployment gate asks whether the new
+    /// revision's group is among them).
+    #[serde(skip)]
+    pub target_groups: Vec<String>,
 }
 
 impl Report {
     pub fn new(hops: Vec<Hop>) -> Self {
         let verdict = hops.iter().map(|h| h.verdict).max().unwrap_or(Verdict::Ok);
-        Self { verdict, hops, request: None, targets_starting: false }
+        Self { verdict, hops, request: None, targets_starting: false, target_groups: Vec::new() }
     }
 
     /// The first hop that fails: the one a FAILED Reason names.

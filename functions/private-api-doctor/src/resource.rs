@@ -89,7 +89,7 @@ impl PrivateApiCheck {
     async fn walk_once(&self, props: &Properties) -> Report {
         match &props.start {
             Start::Domain(domain) => {
-                walk_domain(&self.readers, domain, &props.path, &props.method, &props.expect).await
+                walk_domain(&self.readers, domain, &props.path, &props.method, &props.expect, &Default::default()).await
             }
             Start::Api { rest_api_id, stage } => {
                 let request = Request {
@@ -98,6 +98,7 @@ impl PrivateApiCheck {
                     path: props.path.clone(),
                     method: props.method.clone(),
                     expect: props.expect.clone(),
+                    stage_variables: Default::default(),
                 };
                 walk(&self.readers, &request).await
             }

@@ -309,6 +309,7 @@ fn request(path: &str) -> Request {
         path: path.into(),
         method: "GET".into(),
         expect: Expect::default(),
+        stage_variables: Default::default(),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::report::{Hop, Report, RequestResult};
 use crate::routes::{self, Route};
 use certificate_validator::aws::CertificateLookup;
 use certificate_validator::checks::{self as cv_checks, Requirements, Standing, Usage};
+use std::collections::BTreeMap;
 
 /// What to walk: an API's stage, and one request through it.
 #[derive(Debug, Clone)]
@@ -17,6 +18,9 @@ pub struct Request {
     pub path: String,
     pub method: String,
     pub expect: Expect,
+    /// Stage variables set over the stage's own for this request (a deployment gate's test route);
+    /// the integration is read, and TestInvokeMethod run, with the merged set.
+    pub stage_variables: BTreeMap<String, String>,
 }
 
 /// What the caller expects beyond a working chain.
@@ -55,8 +59,16 @@ async fn certificate_hop(
     }
 }
 
-/// From a custom domain: the domain and its records, its certificate, the mapping, then the API walk.
-pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &str, expect: &Expect) -> Report {
+/// From a custom domain: the domain and its records, its certificate, the mapping, then the API walk
+/// (`stage_variables` over the mapped stage's own: see [`Request::stage_variables`]).
+pub async fn walk_domain(
+    readers: &Readers,
+    domain: &str,
+    path: &str,
+    method: &str,
+    expect: &Expect,
+    stage_variables: &BTreeMap<String, String>,
+) -> Report {
     let mut hops = Vec::new();
     let (read, records) = tokio::join!(readers.domain(domain), readers.records(domain));
     let read = match read {
@@ -118,10 +130,16 @@ pub async fn walk_domain(readers: &Readers, domain: &str, path: &str, method: &s
         path: format!("{rest}{query}"),
         method: method.to_string(),
         expect: expect.clone(),
+        stage_variables: stage_variables.clone(),
     };
     let api = walk(readers, &request).await;
     hops.extend(api.hops);
-    Report { request: api.request, targets_starting: api.targets_starting, ..Report::new(hops) }
+    Report {
+        request: api.request,
+        targets_starting: api.targets_starting,
+        target_groups: api.target_groups,
+        ..Report::new(hops)
+    }
 }
 
 fn unreadable(hop: &'static str, why: String) -> Hop {
@@ -171,9 +189,12 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
         }
         _ => None,
     };
+    // The stage's variables, then the request's over them.
+    let mut variables = stage.as_ref().ok().and_then(Option::as_ref).map(|s| s.variables.clone()).unwrap_or_default();
+    variables.extend(request.stage_variables.iter().map(|(k, v)| (k.clone(), v.clone())));
     let integration = match &found {
         Some((id, method)) => match readers.integration(api, id, method).await {
-            Ok(integration) => integration,
+            Ok(integration) => integration.map(|i| i.with_stage_variables(&variables)),
             Err(why) => {
                 hops.push(unreadable("integration", why));
                 return finish(hops, None);
@@ -191,7 +212,7 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
     };
     // The request runs alongside the reads of the link and the load balancer.
     let request_hop = async {
-        match readers.test_invoke(api, &resource_id, &method, &request.path).await {
+        match readers.test_invoke(api, &resource_id, &method, &request.path, &variables).await {
             Ok(answer) => {
                 (checks::request(&request.method, &request.path, &answer, request.expect.status), Some(answer))
             }
@@ -202,7 +223,7 @@ pub async fn walk(readers: &Readers, request: &Request) -> Report {
     let (backend, (request_hop, answer)) = tokio::join!(chain, request_hop);
     hops.extend(backend.hops);
     hops.push(request_hop);
-    Report { targets_starting: backend.targets_starting, ..finish(hops, answer) }
+    Report { targets_starting: backend.targets_starting, target_groups: backend.target_groups, ..finish(hops, answer) }
 }
 
 /// The path and its `?query` (empty when there is none).
@@ -218,12 +239,13 @@ fn split_query(path: &str) -> (&str, &str) {
 struct Backend {
     hops: Vec<Hop>,
     targets_starting: bool,
+    target_groups: Vec<String>,
 }
 
 async fn backend(readers: &Readers, integration: &checks::Integration, uri: &IntegrationUri) -> Backend {
-    let mut starting = false;
-    let hops = backend_hops(readers, integration, uri, &mut starting).await;
-    Backend { hops, targets_starting: starting }
+    let mut backend = Backend::default();
+    backend.hops = backend_hops(readers, integration, uri, &mut backend).await;
+    backend
 }
 
 /// The hops behind a private integration: link, load balancer, target group, targets, tasks.
@@ -231,7 +253,7 @@ async fn backend_hops(
     readers: &Readers,
     integration: &checks::Integration,
     uri: &IntegrationUri,
-    starting: &mut bool,
+    seen: &mut Backend,
 ) -> Vec<Hop> {
     let mut hops = Vec::new();
     let link_id = integration.connection_id.clone().unwrap_or_default();
@@ -273,11 +295,12 @@ async fn backend_hops(
         );
     }
     for tg_arn in &listener.target_group_arns {
+        seen.target_groups.push(tg_arn.clone());
         match readers.target_group(tg_arn).await {
             Ok((group, targets)) => {
                 hops.push(checks::target_group(&group, listener));
                 hops.push(checks::targets(&targets));
-                *starting |= checks::targets_starting(&targets);
+                seen.targets_starting |= checks::targets_starting(&targets);
                 match readers.binding(tg_arn).await {
                     Ok(Some((cluster, service))) => match readers.running_ips(&cluster, &service).await {
                         Ok(running) => {

@@ -87,10 +87,16 @@ impl Aws {
         };
         Ok(ServiceView {
             status: found.status().unwrap_or_default().to_string(),
+            // A blue/green service's alternate target groups are ECS's too: it registers the new
+            // revision there and shifts traffic between the two.
             load_balancer_target_groups: found
                 .load_balancers()
                 .iter()
-                .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                .flat_map(|lb| {
+                    let alternate = lb.advanced_configuration().and_then(|a| a.alternate_target_group_arn());
+                    lb.target_group_arn().into_iter().chain(alternate)
+                })
+                .map(str::to_string)
                 .collect(),
             desired_count: found.desired_count(),
         })

@@ -198,8 +198,9 @@ pub fn check_safety(binding: &Binding, group: &TargetGroupView, service: &Servic
     }
     if service.load_balancer_target_groups.iter().any(|arn| arn == &group.arn) {
         return Err(SyncError::Refused(format!(
-            "service {}/{} already names target group {} in its loadBalancers, so ECS registers its tasks there \
-             itself: refusing to manage it too",
+            "service {}/{} already names target group {} in its loadBalancers (as its target group or, for a \
+             blue/green deployment, its alternate one), so ECS registers its tasks there itself: refusing to \
+             manage it too",
             binding.cluster, binding.service, group.arn
         )));
     }

@@ -435,6 +435,40 @@ async fn a_service_managed_by_ecs_itself_is_refused_without_writes() {
     assert_eq!(mocks.writes(), 0);
 }
 
+/// ECS blue/green: the service's alternate target group receives the new revision's tasks from ECS
+/// itself; a binding (or the schedule, or an event) must never register tasks there too.
+#[tokio::test(start_paused = true)]
+async fn a_blue_green_service_s_alternate_target_group_is_refused_without_writes() {
+    let mocks = Mocks::new(vec![ecs_task("10.0.1.1", "RUNNING", "RUNNING")], vec![]);
+    let mocks = Mocks {
+        describe_service: mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+            let blue = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/1111111111111111";
+            DescribeServicesOutput::builder()
+                .services(
+                    Service::builder()
+                        .status("ACTIVE")
+                        .load_balancers(
+                            aws_sdk_ecs::types::LoadBalancer::builder()
+                                .target_group_arn(blue)
+                                .advanced_configuration(
+                                    aws_sdk_ecs::types::AdvancedConfiguration::builder()
+                                        .alternate_target_group_arn(TG)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }),
+        ..mocks
+    };
+    let err = refused(mocks.sync(&[]).reconcile(&binding()).await);
+    assert!(err.contains(&format!("already names target group {TG}")), "{err}");
+    assert!(err.contains("blue/green"), "{err}");
+    assert_eq!(mocks.writes(), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn health_checked_tasks_wait_until_healthy() {
     let mut starting = ecs_task("10.0.1.1", "RUNNING", "RUNNING");

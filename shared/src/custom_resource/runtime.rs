@@ -10,6 +10,7 @@ use super::properties::{self, FromProperties};
 use super::request::{Envelope, Request, RequestType};
 use super::response::{self, MAX_PHYSICAL_ID_BYTES, Response, Status};
 use super::response_url::{OriginGuard, ResponseSender, ResponseUrl, SendError, UrlError};
+use crate::bounded::{self, Bounded};
 use crate::clock::Clock;
 use crate::hook::{Hook, HookErrorCode, HookRequest, HookResponse};
 use aws_types::SdkConfig;
@@ -249,20 +250,17 @@ pub async fn answer_hook<K: Hook>(hook: Arc<K>, event: LambdaEvent<Value>) -> Va
         let deadline = clock
             .instant_at(context.deadline.saturating_sub(margin.as_millis() as u64))
             .min(Instant::now() + HOOK_BUDGET);
-        let task = tokio::spawn({
+        let work = {
             let (hook, request) = (hook.clone(), request.clone());
             async move { hook.evaluate(&request).await }
-        });
-        let abort = task.abort_handle();
-        let answer = match tokio::time::timeout_at(deadline, task).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(join_error)) => {
-                let message = panic_message(join_error);
+        };
+        let answer = match bounded::until(deadline, work).await {
+            Bounded::Done(answer) => answer,
+            Bounded::Panicked(message) => {
                 tracing::error!(panic = %message, "hook panicked");
                 HookResponse::failed(&request, HookErrorCode::InternalFailure, format!("Internal error: the hook panicked: {message}"))
             }
-            Err(_) => {
-                abort.abort();
+            Bounded::TimedOut => {
                 let message = format!(
                     "The hook could not decide within {} s (CloudFormation waits 30 s for a hook): a service it \
                      asks (ACM) did not answer in time. Retry the stack operation",
@@ -418,48 +416,40 @@ impl<H: CustomResource> Runtime<H> {
 
         let handler = self.handler.clone();
         let task_ctx = ctx.clone();
-        let mut task = tokio::spawn(async move {
+        let work = async move {
             let ctx = &*task_ctx;
             match kind {
                 RequestType::Create => handler.create(ctx, properties).await,
                 RequestType::Update => handler.update(ctx, properties, old).await,
                 RequestType::Delete => handler.delete(ctx, properties).await,
             }
-        });
-        let finished = tokio::select! {
-            joined = &mut task => Some(joined),
-            () = tokio::time::sleep_until(handover_at) => None,
         };
-        let outcome = match finished {
-            Some(Ok(Ok(success))) => match check_physical_id(&success.physical_resource_id) {
+        let outcome = match bounded::until(handover_at, work).await {
+            Bounded::Done(Ok(success)) => match check_physical_id(&success.physical_resource_id) {
                 Ok(()) => succeeded(&request, success),
                 Err(problem) => failed(&request, kind, Failure::new(problem)),
             },
-            Some(Ok(Err(failure))) => failed(&request, kind, failure),
-            Some(Err(join_error)) => {
-                let message = panic_message(join_error);
+            Bounded::Done(Err(failure)) => failed(&request, kind, failure),
+            Bounded::Panicked(message) => {
                 tracing::error!(panic = %message, "handler panicked");
                 failed(&request, kind, Failure::new(format!("Internal error: the function panicked: {message}")))
             }
-            None => {
-                task.abort();
-                match ctx.active_wait() {
-                    Some(wait) => {
-                        tracing::info!(waiting_for = %wait.what, elapsed_s = ctx.elapsed().as_secs(), "invocation ending during a wait");
-                        let continuation = ctx.continuation();
-                        return Outcome::Continue(Box::new(Envelope { request, continuation: Some(continuation) }));
-                    }
-                    None => failed(
-                        &request,
-                        kind,
-                        Failure::new(format!(
-                            "The function ran out of time: the Lambda invocation ends in {} s and the request was \
-                             not done; raise the function's Timeout",
-                            margin.as_secs()
-                        )),
-                    ),
+            Bounded::TimedOut => match ctx.active_wait() {
+                Some(wait) => {
+                    tracing::info!(waiting_for = %wait.what, elapsed_s = ctx.elapsed().as_secs(), "invocation ending during a wait");
+                    let continuation = ctx.continuation();
+                    return Outcome::Continue(Box::new(Envelope { request, continuation: Some(continuation) }));
                 }
-            }
+                None => failed(
+                    &request,
+                    kind,
+                    Failure::new(format!(
+                        "The function ran out of time: the Lambda invocation ends in {} s and the request was \
+                             not done; raise the function's Timeout",
+                        margin.as_secs()
+                    )),
+                ),
+            },
         };
         Outcome::Respond(outcome)
     }
@@ -547,16 +537,4 @@ fn check_physical_id(id: &str) -> Result<(), String> {
     } else {
         Ok(())
     }
-}
-
-fn panic_message(error: tokio::task::JoinError) -> String {
-    if !error.is_panic() {
-        return "the handler was cancelled".into();
-    }
-    let payload = error.into_panic();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
 }

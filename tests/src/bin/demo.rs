@@ -4,6 +4,7 @@
 use aws_sdk_elasticloadbalancingv2::types::TargetTypeEnum;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+use toolkit_tests::bluegreen;
 use toolkit_tests::certs::{self, Key};
 use toolkit_tests::cfn;
 use toolkit_tests::chain;
@@ -233,6 +234,25 @@ async fn demo() {
         println!("   log: {}", message.unwrap_or_else(|| line.trim().to_string()));
     }
 
+    step(22, "deployment-gate: an ECS blue/green deployment gated on the whole chain, then a broken one rolled back");
+    println!("   (moto has no service revisions or lifecycle hooks: ECS's documented payloads are sent over the");
+    println!("    Runtime API, and its DescribeServiceRevisions/Deployments answered as AWS documents them)");
+    let moto = MotoServer::start();
+    let chain = chain::private_chain(&moto).await;
+    moto.answer_test_invoke(chain::answer_ok());
+    bluegreen::script_revision(&moto, &chain, 2);
+    let mut gate = LambdaEmulator::start(Duration::from_secs(30));
+    gate.spawn(&function_binary("deployment-gate"), &cfn::moto_env_for(&moto, "DeploymentGateFunction"));
+    for stage in ["PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"] {
+        show_gate(stage, &bluegreen::ask(&gate, bluegreen::event(stage)));
+    }
+    println!("   A second deployment whose new revision answers 503 through the API (its targets are healthy):");
+    moto.answer_test_invoke(json!({"status": 503, "latency": 12, "log": "Method completed with status: 503"}));
+    for stage in ["POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT"] {
+        show_gate(stage, &bluegreen::ask(&gate, bluegreen::event(stage)));
+    }
+    println!("   -> ECS rolls the deployment back before production traffic moves");
+
     println!("\nDone in {:.1} s.", started.elapsed().as_secs_f64());
 }
 
@@ -288,6 +308,15 @@ async fn show_targets(service: &ecs::Service, tg: &str) {
 fn ecs_short(arn: &str) -> &str {
     let id = arn.rsplit('/').next().unwrap_or(arn);
     &id[..id.len().min(8)]
+}
+
+fn show_gate(stage: &str, answer: &Value) {
+    let status = answer["hookStatus"].as_str().unwrap_or("?");
+    match answer["reason"].as_str() {
+        Some(reason) if status != "SUCCEEDED" => println!("   {stage:<30} -> {status}: {reason}"),
+        Some(reason) => println!("   {stage:<30} -> {status} ({reason})"),
+        None => println!("   {stage:<30} -> {status}"),
+    }
 }
 
 fn step(n: u32, title: &str) {
