@@ -21,9 +21,16 @@ where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
 {
-    let mut task = tokio::spawn(work);
+    // No time left: the work is not started (a timer set in the past fires only at the next tick,
+    // by when quick work could already have run past the deadline).
+    let task = (Instant::now() < deadline).then(|| tokio::spawn(work));
     async move {
+        let Some(mut task) = task else {
+            return Bounded::TimedOut;
+        };
         tokio::select! {
+            // The work first: done on the deadline's tick is done.
+            biased;
             joined = &mut task => match joined {
                 Ok(done) => Bounded::Done(done),
                 Err(error) => Bounded::Panicked(panic_message(error)),
@@ -72,5 +79,11 @@ mod tests {
         .await;
         assert_eq!(slow, Bounded::TimedOut);
         assert!(Instant::now() >= deadline && Instant::now() < deadline + Duration::from_secs(1));
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let past = until(deadline, async move { flag.store(true, std::sync::atomic::Ordering::SeqCst) }).await;
+        tokio::task::yield_now().await;
+        assert_eq!(past, Bounded::TimedOut);
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst), "work past its deadline was started");
     }
 }

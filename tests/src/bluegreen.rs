@@ -3,7 +3,8 @@
 //! (DescribeServiceRevisions, DescribeServiceDeployments) answered as AWS documents them after the
 //! IAM check, and one synchronous invocation as ECS makes it.
 
-use crate::chain::PrivateChain;
+use crate::certs::{self, Key};
+use crate::chain::{BACKEND_HOST, PrivateChain, TARGET_PORT};
 use crate::lambda::{LambdaEmulator, Outcome};
 use crate::moto::MotoServer;
 use crate::stub::{Recorded, Reply};
@@ -25,10 +26,10 @@ fn ecs_operation(request: &Recorded) -> Option<&str> {
     request.header("x-amz-target").and_then(|t| t.strip_prefix("AmazonEC2ContainerServiceV20141113."))
 }
 
-/// From now on ECS knows [`REVISION`]: its tasks (`requested` of them) in the chain's target group,
-/// which is also the group its production listener forwards to. Any other revision is MISSING.
-pub fn script_revision(moto: &MotoServer, chain: &PrivateChain, requested: i32) {
-    let (group, listener) = (chain.target_group_arn.clone(), chain.listener_arn.clone());
+/// From now on ECS knows [`REVISION`]: its tasks (`requested` of them) in target group `group` (the
+/// chain's own, or [`test_route`]'s). Any other revision is MISSING.
+pub fn script_revision(moto: &MotoServer, chain: &PrivateChain, group: &str, requested: i32) {
+    let (group, listener) = (group.to_string(), chain.listener_arn.clone());
     moto.answer(move |request| match ecs_operation(request)? {
         "DescribeServiceRevisions" => {
             let arn = request.json()["serviceRevisionArns"][0].as_str().unwrap_or_default().to_string();
@@ -74,4 +75,93 @@ pub fn ask(lambda: &LambdaEmulator, payload: Value) -> Value {
         Outcome::Response(answer) => answer,
         Outcome::Error(error) => panic!("an invocation error instead of an answer: {error}\n{}", lambda.logs()),
     }
+}
+
+/// The stage variable that names the integration's host and port (examples/blue-green's).
+pub const AUTHORITY_VARIABLE: &str = "backendAuthority";
+
+/// A blue/green test route on the chain, as examples/blue-green builds it: a second (green) target
+/// group with the tasks registered, a TLS test listener on 9443 forwarding to it, and the `{proxy+}`
+/// integration's URI made `https://${stageVariables.backendAuthority}/{proxy}`, the stage setting it to
+/// the production listener (443). Returns the green group's ARN.
+pub async fn test_route(moto: &MotoServer, chain: &PrivateChain) -> String {
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, Certificate, ProtocolEnum, TargetDescription, TargetTypeEnum,
+    };
+    let elb = &chain.service.elb;
+    let green = elb
+        .create_target_group()
+        .name("web-green")
+        .protocol(ProtocolEnum::Tcp)
+        .port(TARGET_PORT)
+        .vpc_id(&chain.service.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let mut register = elb.register_targets().target_group_arn(&green);
+    for (_, ip) in &chain.tasks {
+        register = register.targets(TargetDescription::builder().id(ip).port(TARGET_PORT).build());
+    }
+    register.send().await.unwrap();
+    let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
+    let certificate = certs::import(&acm, &[BACKEND_HOST], 200, Key::Rsa2048).await;
+    elb.create_listener()
+        .load_balancer_arn(&chain.nlb_arn)
+        .protocol(ProtocolEnum::Tls)
+        .port(9443)
+        .certificates(Certificate::builder().certificate_arn(certificate).build())
+        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&green).build())
+        .send()
+        .await
+        .unwrap();
+    let apigw = &chain.apigw;
+    let resources = apigw.get_resources().rest_api_id(&chain.api_id).send().await.unwrap();
+    let proxy = resources.items().iter().find(|r| r.path() == Some("/{proxy+}")).unwrap().id().unwrap().to_string();
+    apigw
+        .put_integration()
+        .rest_api_id(&chain.api_id)
+        .resource_id(&proxy)
+        .http_method("ANY")
+        .r#type(aws_sdk_apigateway::types::IntegrationType::HttpProxy)
+        .integration_http_method("ANY")
+        .uri(format!("https://${{stageVariables.{AUTHORITY_VARIABLE}}}/{{proxy}}"))
+        .connection_type(aws_sdk_apigateway::types::ConnectionType::VpcLink)
+        .connection_id(&chain.link_id)
+        .send()
+        .await
+        .unwrap();
+    apigw
+        .update_stage()
+        .rest_api_id(&chain.api_id)
+        .stage_name(&chain.stage)
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path(format!("/variables/{AUTHORITY_VARIABLE}"))
+                .value(format!("{BACKEND_HOST}:443"))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    green
+}
+
+/// What ECS does at PRODUCTION_TRAFFIC_SHIFT on an NLB: the production listener forwards to `group`.
+pub async fn shift_production(chain: &PrivateChain, group: &str) {
+    use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum};
+    chain
+        .service
+        .elb
+        .modify_listener()
+        .listener_arn(&chain.listener_arn)
+        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(group).build())
+        .send()
+        .await
+        .unwrap();
 }

@@ -23,7 +23,7 @@ async fn gate(requested: i32) -> (MotoServer, PrivateChain, LambdaEmulator) {
     let moto = MotoServer::start();
     let chain = chain::private_chain(&moto).await;
     moto.answer_test_invoke(chain::answer_ok());
-    bluegreen::script_revision(&moto, &chain, requested);
+    bluegreen::script_revision(&moto, &chain, &chain.target_group_arn, requested);
     let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
     lambda
         .spawn(&function_binary("deployment-gate"), &toolkit_tests::cfn::moto_env_for(&moto, "DeploymentGateFunction"));
@@ -117,12 +117,9 @@ async fn new_tasks_not_registered_fail_scale_up_naming_the_targets() {
 #[tokio::test]
 async fn an_unreadable_payload_or_an_unknown_revision_fails_with_a_reason() {
     let (_moto, _chain, lambda) = gate(2).await;
-    let answer = ask(&lambda, json!({"lifecycleStage": "POST_SCALE_UP", "executionDetails": "?"}));
+    let answer = ask(&lambda, json!("POST_SCALE_UP"));
     assert_eq!(answer["hookStatus"], "FAILED", "{answer}");
-    assert!(
-        answer["reason"].as_str().unwrap().starts_with("the event is not an ECS lifecycle hook payload"),
-        "{answer}"
-    );
+    assert_eq!(answer["reason"], "the event is a string: expected an ECS lifecycle hook payload (an object)");
 
     let mut no_api = event("POST_TEST_TRAFFIC_SHIFT");
     no_api["hookDetails"] = json!({"Path": "/orders"});
@@ -140,4 +137,50 @@ async fn an_unreadable_payload_or_an_unknown_revision_fails_with_a_reason() {
         "revision: could not be read: service revision arn:aws:ecs:us-east-1:123456789012:service-revision/prod/web/1 \
          not found (MISSING)"
     );
+}
+
+/// The test route: the request must reach the new revision's (green) group through the test listener,
+/// and TestInvokeMethod must carry the stage variables that choose it. Without TestStageVariables the
+/// request takes the production listener to the old group: FAILED, naming the route.
+#[tokio::test]
+async fn the_test_stage_proves_the_test_route_and_a_request_on_the_production_route_is_refused() {
+    let moto = MotoServer::start();
+    let chain = chain::private_chain(&moto).await;
+    moto.answer_test_invoke(chain::answer_ok());
+    let green = bluegreen::test_route(&moto, &chain).await;
+    bluegreen::script_revision(&moto, &chain, &green, 2);
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    lambda
+        .spawn(&function_binary("deployment-gate"), &toolkit_tests::cfn::moto_env_for(&moto, "DeploymentGateFunction"));
+
+    let before = moto.requests().len();
+    let answer = ask(&lambda, event("POST_TEST_TRAFFIC_SHIFT"));
+    assert_eq!(answer["hookStatus"], "SUCCEEDED", "{answer}\n{}", lambda.logs());
+    let invoked: Vec<serde_json::Value> = moto.requests()[before..]
+        .iter()
+        .filter(|r| r.method == "POST" && r.path().contains("/methods/"))
+        .map(|r| r.json())
+        .collect();
+    assert_eq!(invoked.len(), 1, "one real request");
+    assert_eq!(invoked[0]["stageVariables"][bluegreen::AUTHORITY_VARIABLE], "api.internal.example.com:9443");
+
+    let mut production_route = event("POST_TEST_TRAFFIC_SHIFT");
+    production_route["hookDetails"].as_object_mut().unwrap().remove("TestStageVariables");
+    let answer = ask(&lambda, production_route);
+    assert_eq!(answer["hookStatus"], "FAILED", "{answer}");
+    let reason = answer["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!(
+            "revision: the request reaches {}, but revision 9313423515462893900's tasks are in {green}",
+            chain.target_group_arn
+        )),
+        "{reason}"
+    );
+    assert!(reason.contains("TestStageVariables"), "{reason}");
+
+    // Production, after the shift: the stage's own variable (443) leads to the old group here, so the
+    // production stage fails the same way, naming the production listener.
+    let answer = ask(&lambda, event("POST_PRODUCTION_TRAFFIC_SHIFT"));
+    assert_eq!(answer["hookStatus"], "FAILED", "{answer}");
+    assert!(answer["reason"].as_str().unwrap().contains("ProductionListenerRule"), "{answer}");
 }

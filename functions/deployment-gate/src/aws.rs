@@ -39,14 +39,20 @@ impl Deployments {
             let why = out.failures().first().and_then(|f| f.reason()).unwrap_or("MISSING");
             return Err(format!("service revision {revision_arn} not found ({why})"));
         };
-        // The resolved configuration names the group its tasks are in; the declared one, failing that.
+        // The resolved configuration names the group its tasks are in. Failing that, the declared group
+        // only when it is unambiguous: a blue/green load balancer declares two, and which one holds
+        // the new revision alternates from one deployment to the next.
         let mut target_groups: Vec<String> = found
             .resolved_configuration()
             .map(|c| c.load_balancers().iter().filter_map(|lb| lb.target_group_arn().map(str::to_string)).collect())
             .unwrap_or_default();
         if target_groups.is_empty() {
-            target_groups =
-                found.load_balancers().iter().filter_map(|lb| lb.target_group_arn().map(str::to_string)).collect();
+            target_groups = found
+                .load_balancers()
+                .iter()
+                .filter(|lb| lb.advanced_configuration().is_none())
+                .filter_map(|lb| lb.target_group_arn().map(str::to_string))
+                .collect();
         }
         Ok(Revision { arn: revision_arn.to_string(), target_groups, requested_tasks })
     }

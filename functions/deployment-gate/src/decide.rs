@@ -5,7 +5,7 @@
 //! stage missing, the request refused). Pending answers IN_PROGRESS until MaxWaitSeconds have passed
 //! since the stage's first invocation, then FAILED: ECS rolls the deployment back.
 
-use crate::payload::GateAnswer;
+use crate::payload::{GateAnswer, StageClock};
 use private_api_doctor::checks::{self, Target};
 use private_api_doctor::report::{Hop, Report, Verdict};
 
@@ -30,24 +30,38 @@ pub struct Revision {
     pub requested_tasks: Option<i32>,
 }
 
-/// The answer for a finding, given when the stage's proof began and how long it may take.
-pub fn answer(stage: &str, finding: Finding, started_at: i64, now: i64, max_wait_s: u64) -> GateAnswer {
+/// The answer for a finding, given the stage's clock.
+pub fn answer(finding: Finding, clock: &StageClock) -> GateAnswer {
     match finding {
         Finding::Proven(evidence) => GateAnswer::succeeded(evidence),
         Finding::Broken(reason) => GateAnswer::failed(reason),
         Finding::Pending(reason) => {
-            let waited = now.saturating_sub(started_at).max(0) as u64;
-            if waited >= max_wait_s {
-                GateAnswer::failed(format!("{reason} (still so after {waited} s; MaxWaitSeconds is {max_wait_s})"))
+            let waited = clock.waited_s();
+            if waited >= clock.max_wait_s {
+                GateAnswer::failed(format!(
+                    "{reason} (still so after {waited} s; MaxWaitSeconds is {})",
+                    clock.max_wait_s
+                ))
             } else {
-                GateAnswer::in_progress(CALL_BACK_S, stage, started_at, reason)
+                GateAnswer::in_progress(CALL_BACK_S, clock, reason)
             }
         }
     }
 }
 
+/// A read that failed: refused (AccessDenied) or answered "not there" will not mend itself; anything
+/// else (throttling, a 5xx, a timeout, after the SDK's own retries) may, so it is asked again.
+pub fn unreadable(reason: String) -> Finding {
+    let definite = ["AccessDenied", "UnauthorizedOperation", "not found", "NotFound", "MISSING"];
+    if definite.iter().any(|word| reason.contains(word)) { Finding::Broken(reason) } else { Finding::Pending(reason) }
+}
+
 /// POST_SCALE_UP: every task the revision runs registered and healthy in its target group.
 pub fn scale_up(revision: &Revision, group_arn: &str, targets: &[Target]) -> (Hop, Finding) {
+    if revision.requested_tasks == Some(0) {
+        let evidence = format!("revision {} asks for no task: nothing to prove", short(&revision.arn));
+        return (Hop::ok("targets", evidence.clone()), Finding::Proven(evidence));
+    }
     let expected = revision.requested_tasks.unwrap_or(1).max(1) as usize;
     let healthy = targets.iter().filter(|t| t.state == "healthy").count();
     let judged = checks::targets(targets);
@@ -76,14 +90,23 @@ pub fn scale_up(revision: &Revision, group_arn: &str, targets: &[Target]) -> (Ho
 /// request went to the new revision's target group. `route` says which way was meant, for the fix.
 pub fn chain(report: &Report, revision: &Revision, route: Route) -> (Option<Hop>, Finding) {
     let reaches = (!report.target_groups.is_empty()).then(|| reaches_revision(report, revision, route));
-    if let Some(hop) = report.first_failure() {
-        let reason = format!("{}: {} Fix: {}", hop.hop, hop.evidence, hop.fix);
-        // Unhealthy targets may still pass their checks; anything else will not mend itself.
-        let finding = if hop.hop == "targets" { Finding::Pending(reason) } else { Finding::Broken(reason) };
-        return (reaches, finding);
-    }
+    // The wrong route first: waiting for targets on a route that does not lead to the revision is
+    // waiting for nothing.
     if let Some(hop) = reaches.as_ref().filter(|h| h.verdict == Verdict::Fail) {
         return (reaches.clone(), Finding::Broken(format!("{}: {} Fix: {}", hop.hop, hop.evidence, hop.fix)));
+    }
+    if let Some(hop) = report.first_failure() {
+        let reason = format!("{}: {} Fix: {}", hop.hop, hop.evidence, hop.fix);
+        // Unhealthy targets may still pass their checks, and a read that failed may succeed next
+        // time; anything else will not mend itself.
+        let finding = if hop.hop == "targets" {
+            Finding::Pending(reason)
+        } else if hop.evidence.starts_with("could not be read") {
+            unreadable(reason)
+        } else {
+            Finding::Broken(reason)
+        };
+        return (reaches, finding);
     }
     if report.targets_starting {
         return (reaches, Finding::Pending("targets: still in their first health checks (initial)".into()));
@@ -186,19 +209,47 @@ mod tests {
         );
     }
 
+    fn clock(started_at: i64, now: i64, max_wait_s: u64) -> StageClock {
+        StageClock {
+            stage: "POST_SCALE_UP".into(),
+            deployment: "d1".into(),
+            started_at,
+            now,
+            max_wait_s,
+            config: Default::default(),
+        }
+    }
+
     #[test]
     fn pending_waits_until_max_wait_then_fails_and_broken_fails_at_once() {
         let pending = Finding::Pending("targets: 0 of 2 healthy".into());
-        let waiting = answer("POST_SCALE_UP", pending.clone(), 1_000, 1_100, 300);
+        let waiting = answer(pending.clone(), &clock(1_000, 1_100, 300));
         assert_eq!((waiting.hook_status, waiting.call_back_delay), (HookStatus::InProgress, Some(CALL_BACK_S)));
         assert_eq!(waiting.hook_details["GateStartedAt"], 1_000);
-        let late = answer("POST_SCALE_UP", pending, 1_000, 1_300, 300);
+        let late = answer(pending, &clock(1_000, 1_300, 300));
         assert_eq!(late.hook_status, HookStatus::Failed);
         assert_eq!(late.reason, "targets: 0 of 2 healthy (still so after 300 s; MaxWaitSeconds is 300)");
-        let broken = answer("POST_SCALE_UP", Finding::Broken("load-balancer: gone".into()), 1_000, 1_000, 300);
+        let broken = answer(Finding::Broken("load-balancer: gone".into()), &clock(1_000, 1_000, 300));
         assert_eq!((broken.hook_status, broken.reason.as_str()), (HookStatus::Failed, "load-balancer: gone"));
-        let zero = answer("POST_SCALE_UP", Finding::Pending("x".into()), 1_000, 1_000, 0);
+        let zero = answer(Finding::Pending("x".into()), &clock(1_000, 1_000, 0));
         assert_eq!(zero.hook_status, HookStatus::Failed, "MaxWaitSeconds 0: no waiting at all");
+    }
+
+    #[test]
+    fn a_read_that_failed_is_asked_again_unless_refused_or_missing() {
+        assert!(matches!(unreadable("stage: could not be read: TooManyRequestsException".into()), Finding::Pending(_)));
+        assert!(matches!(unreadable("stage: could not be read: service error (500)".into()), Finding::Pending(_)));
+        assert!(matches!(unreadable("stage: could not be read: AccessDeniedException".into()), Finding::Broken(_)));
+        assert!(matches!(unreadable("revision: service revision x not found (MISSING)".into()), Finding::Broken(_)));
+        let throttled = walked(&[], vec![Hop::fail("stage", "could not be read: ThrottlingException", "retry")]);
+        assert!(matches!(chain(&throttled, &revision(2), Route::Test).1, Finding::Pending(_)));
+    }
+
+    #[test]
+    fn a_revision_that_asks_for_no_task_passes_scale_up() {
+        assert!(
+            matches!(scale_up(&revision(0), "tg-green", &[]).1, Finding::Proven(r) if r.contains("asks for no task"))
+        );
     }
 
     fn walked(groups: &[&str], hops: Vec<Hop>) -> Report {
@@ -230,6 +281,11 @@ mod tests {
         );
         let unhealthy = walked(&["tg-green"], vec![Hop::fail("targets", "0 of 2 healthy", "check the health check")]);
         assert!(matches!(chain(&unhealthy, &revision(2), Route::Production).1, Finding::Pending(_)));
+        // Unhealthy targets on the wrong route: the route is named, at once.
+        let wrong = walked(&["tg-blue"], vec![Hop::fail("targets", "0 of 2 healthy", "check the health check")]);
+        assert!(
+            matches!(chain(&wrong, &revision(2), Route::Test).1, Finding::Broken(r) if r.starts_with("revision: "))
+        );
         let starting =
             Report { targets_starting: true, ..walked(&["tg-green"], vec![Hop::warn("targets", "initial", "wait")]) };
         assert!(

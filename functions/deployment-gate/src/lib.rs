@@ -35,13 +35,14 @@ pub async fn handle(gate: Arc<Gate>, payload: Value, deadline_ms: u64) -> Value 
     let clock = Clock::system();
     let now = (clock.now_ms() / 1000) as i64;
     // What the answer would be if the work cannot finish: known before any call is made.
-    let stage = payload.get("lifecycleStage").and_then(Value::as_str).unwrap_or_default().to_string();
-    let proof = payload.get("hookDetails").and_then(|d| Proof::from_hook_details(d).ok());
+    let event = LifecycleEvent::read(&payload).unwrap_or_default();
+    let proof = Proof::from_hook_details(&event.hook_details).ok();
     let deadline = clock.instant_at(deadline_ms.saturating_sub(MARGIN.as_millis() as u64));
     let work = {
         let gate = gate.clone();
         async move { gate.judge(payload, now).await }
     };
+    let stage = event.lifecycle_stage.clone();
     let judged = match bounded::until(deadline, work).await {
         Bounded::Done(judged) => judged,
         Bounded::Panicked(message) => {
@@ -55,15 +56,11 @@ pub async fn handle(gate: Arc<Gate>, payload: Value, deadline_ms: u64) -> Value 
         Bounded::TimedOut => {
             // AWS did not answer in time: ask again later, within MaxWaitSeconds, rather than roll back.
             let reason = "the reads did not finish within the function's time: AWS answered slowly".to_string();
-            let answer = match &proof {
-                Some(proof) => decide::answer(
-                    &stage,
-                    Finding::Pending(reason),
-                    proof.started_at(&stage, now),
-                    now,
-                    proof.max_wait_s,
-                ),
-                None => GateAnswer::failed(reason),
+            let answer = match (&proof, GatedStage::parse(&stage)) {
+                (Some(proof), Some(_)) => {
+                    decide::answer(Finding::Pending(reason), &proof.clock(&stage, &event.resource_arn, now))
+                }
+                _ => GateAnswer::failed(reason),
             };
             Judged { answer, stage, hops: Vec::new() }
         }
@@ -107,15 +104,9 @@ impl Gate {
     /// Judges one lifecycle event at `now` (epoch seconds). Never fails: what it cannot read or use
     /// is a FAILED with the reason.
     pub async fn judge(&self, payload: Value, now: i64) -> Judged {
-        let event: LifecycleEvent = match serde_json::from_value(payload) {
+        let event = match LifecycleEvent::read(&payload) {
             Ok(event) => event,
-            Err(err) => {
-                return Judged {
-                    answer: GateAnswer::failed(format!("the event is not an ECS lifecycle hook payload: {err}")),
-                    stage: String::new(),
-                    hops: Vec::new(),
-                };
-            }
+            Err(why) => return Judged { answer: GateAnswer::failed(why), stage: String::new(), hops: Vec::new() },
         };
         let stage = event.lifecycle_stage.clone();
         let judged = |answer, hops| Judged { answer, stage: stage.clone(), hops };
@@ -131,7 +122,7 @@ impl Gate {
             Ok(proof) => proof,
             Err(why) => return judged(GateAnswer::failed(why), Vec::new()),
         };
-        let revision_arn = &event.execution_details.target_service_revision_arn;
+        let revision_arn = &event.target_service_revision_arn;
         if revision_arn.is_empty() {
             return judged(
                 GateAnswer::failed(
@@ -140,9 +131,9 @@ impl Gate {
                 Vec::new(),
             );
         }
-        let started_at = proof.started_at(&stage, now);
+        let clock = proof.clock(&stage, &event.resource_arn, now);
         let (hops, finding) = self.prove(gated, &proof, revision_arn, &event.resource_arn).await;
-        judged(decide::answer(&stage, finding, started_at, now, proof.max_wait_s), hops)
+        judged(decide::answer(finding, &clock), hops)
     }
 
     async fn prove(
@@ -180,7 +171,7 @@ impl Gate {
         let (report, revision) = tokio::join!(walk, self.deployments.revision(revision_arn, deployment_arn));
         let revision = match revision {
             Ok(revision) => revision,
-            Err(why) => return (report.hops, Finding::Broken(format!("revision: could not be read: {why}"))),
+            Err(why) => return (report.hops, decide::unreadable(format!("revision: could not be read: {why}"))),
         };
         let (reaches, finding) = decide::chain(&report, &revision, route);
         let mut hops = report.hops;
@@ -191,13 +182,14 @@ impl Gate {
     async fn scale_up(&self, revision_arn: &str, deployment_arn: &str) -> (Vec<Hop>, Finding) {
         let revision = match self.deployments.revision(revision_arn, deployment_arn).await {
             Ok(revision) => revision,
-            Err(why) => return (Vec::new(), Finding::Broken(format!("revision: could not be read: {why}"))),
+            Err(why) => return (Vec::new(), decide::unreadable(format!("revision: could not be read: {why}"))),
         };
         let Some(group) = revision.target_groups.first() else {
             return (
                 Vec::new(),
                 Finding::Broken(format!(
-                    "revision: {revision_arn} names no target group: the gate proves services behind a load balancer"
+                    "revision: {revision_arn} names no target group its tasks are in (no resolved load balancer \
+                     configuration): the gate proves blue/green services behind a load balancer"
                 )),
             );
         };
@@ -206,7 +198,7 @@ impl Gate {
                 let (hop, finding) = decide::scale_up(&revision, group, &targets);
                 (vec![hop], finding)
             }
-            Err(why) => (Vec::new(), Finding::Broken(format!("target-group: {group} could not be read: {why}"))),
+            Err(why) => (Vec::new(), decide::unreadable(format!("target-group: {group} could not be read: {why}"))),
         }
     }
 }

@@ -12,29 +12,40 @@
 //! Parsed leniently (every field defaults), so a payload it cannot use becomes a FAILED with a reason,
 //! never an invocation error.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+/// What the gate reads of ECS's event. Only these fields; the others (executionId, the traffic weights)
+/// are not needed, so no value of theirs can make an event unreadable.
+#[derive(Debug, Clone, Default)]
 pub struct LifecycleEvent {
-    pub execution_id: String,
     pub lifecycle_stage: String,
     /// The service deployment's ARN.
     pub resource_arn: String,
-    pub execution_details: ExecutionDetails,
+    /// executionDetails.targetServiceRevisionArn: the new (green) revision.
+    pub target_service_revision_arn: String,
     /// An object; CloudFormation's HookDetails is "a JSON object as a string", so a string is parsed.
     pub hook_details: Value,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ExecutionDetails {
-    pub service_arn: String,
-    pub target_service_revision_arn: String,
-    pub test_traffic_weights: BTreeMap<String, Value>,
-    pub production_traffic_weights: BTreeMap<String, Value>,
+impl LifecycleEvent {
+    /// Leniently: a field missing, null or of another type is empty. Only a payload that is not an
+    /// object at all is refused.
+    pub fn read(payload: &Value) -> Result<Self, String> {
+        let Some(map) = payload.as_object() else {
+            return Err(format!("the event is {}: expected an ECS lifecycle hook payload (an object)", kind(payload)));
+        };
+        let text = |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().trim().to_string();
+        Ok(Self {
+            lifecycle_stage: text(map.get("lifecycleStage")),
+            resource_arn: text(map.get("resourceArn")),
+            target_service_revision_arn: text(
+                map.get("executionDetails").and_then(|d| d.get("targetServiceRevisionArn")),
+            ),
+            hook_details: map.get("hookDetails").cloned().unwrap_or(Value::Null),
+        })
+    }
 }
 
 /// The stages the gate proves something at; every other stage is answered SUCCEEDED at once.
@@ -96,10 +107,13 @@ impl GateAnswer {
         Self { hook_status: HookStatus::Failed, call_back_delay: None, hook_details: Map::new(), reason: reason.into() }
     }
 
-    pub fn in_progress(delay_s: u32, stage: &str, started_at: i64, reason: impl Into<String>) -> Self {
-        let mut details = Map::new();
-        details.insert(STARTED_AT.into(), Value::from(started_at));
-        details.insert(STAGE.into(), Value::from(stage));
+    /// ECS merges `hookDetails` into the next event's; the hook's own keys are sent back too, so that
+    /// even a replacing (not merging) ECS would still find them.
+    pub fn in_progress(delay_s: u32, clock: &StageClock, reason: impl Into<String>) -> Self {
+        let mut details = clock.config.clone();
+        details.insert(STARTED_AT.into(), Value::from(clock.started_at));
+        details.insert(STAGE.into(), Value::from(clock.stage.clone()));
+        details.insert(DEPLOYMENT.into(), Value::from(clock.deployment.clone()));
         Self {
             hook_status: HookStatus::InProgress,
             call_back_delay: Some(delay_s),
@@ -109,9 +123,28 @@ impl GateAnswer {
     }
 }
 
+/// When a stage's proof began and how long it may take: what MaxWaitSeconds is measured with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageClock {
+    pub stage: String,
+    pub deployment: String,
+    pub started_at: i64,
+    pub now: i64,
+    pub max_wait_s: u64,
+    /// The hook's configured hookDetails (without the gate's own keys), echoed with IN_PROGRESS.
+    pub config: Map<String, Value>,
+}
+
+impl StageClock {
+    pub fn waited_s(&self) -> u64 {
+        self.now.saturating_sub(self.started_at).max(0) as u64
+    }
+}
+
 /// The keys the gate adds to hookDetails with IN_PROGRESS (ECS merges them into the next event's).
 pub const STARTED_AT: &str = "GateStartedAt";
 pub const STAGE: &str = "GateStage";
+pub const DEPLOYMENT: &str = "GateDeployment";
 
 /// What the hook's HookDetails asks the gate to prove.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +158,10 @@ pub struct Proof {
     pub max_wait_s: u64,
     /// Set over the stage's variables at POST_TEST_TRAFFIC_SHIFT, so the request takes the test route.
     pub test_stage_variables: BTreeMap<String, String>,
-    /// Set by an earlier IN_PROGRESS answer of the same stage.
-    pub started: Option<(i64, String)>,
+    /// Set by an earlier IN_PROGRESS answer: (when, stage, deployment).
+    pub started: Option<(i64, String, String)>,
+    /// hookDetails as configured (the gate's own keys left out).
+    pub config: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,18 +260,41 @@ impl Proof {
                 ));
             }
         };
-        let started = match (map.get(STARTED_AT).and_then(Value::as_i64), map.get(STAGE).and_then(Value::as_str)) {
-            (Some(at), Some(stage)) => Some((at, stage.to_string())),
+        // A number, or a number in a string: ECS passes back what it was given, but a string costs
+        // nothing to accept.
+        let at = match map.get(STARTED_AT) {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => s.trim().parse().ok(),
             _ => None,
         };
-        Ok(Proof { api, path, method, expect_status, max_wait_s, test_stage_variables, started })
+        let text_of = |key: &str| map.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+        let started = at.map(|at| (at, text_of(STAGE), text_of(DEPLOYMENT)));
+        let config = map
+            .iter()
+            .filter(|(k, _)| ![STARTED_AT, STAGE, DEPLOYMENT].contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        Ok(Proof { api, path, method, expect_status, max_wait_s, test_stage_variables, started, config })
     }
 
-    /// When this stage's proof began: an earlier IN_PROGRESS answer's time for the same stage, else now.
-    pub fn started_at(&self, stage: &str, now: i64) -> i64 {
-        match &self.started {
-            Some((at, seen)) if seen == stage && *at <= now => *at,
+    /// The clock of `stage` of `deployment` at `now`: an earlier IN_PROGRESS answer's start when it was
+    /// for the same stage of the same deployment, else now.
+    pub fn clock(&self, stage: &str, deployment: &str, now: i64) -> StageClock {
+        let started_at = match &self.started {
+            Some((at, seen_stage, seen_deployment))
+                if seen_stage == stage && seen_deployment == deployment && *at <= now =>
+            {
+                *at
+            }
             _ => now,
+        };
+        StageClock {
+            stage: stage.to_string(),
+            deployment: deployment.to_string(),
+            started_at,
+            now,
+            max_wait_s: self.max_wait_s,
+            config: self.config.clone(),
         }
     }
 }
@@ -259,15 +317,31 @@ mod tests {
 
     #[test]
     fn the_documented_event_parses() {
-        let event: LifecycleEvent =
+        let payload: Value =
             serde_json::from_str(include_str!("../../../events/deployment-gate/post-test-traffic-shift.json")).unwrap();
+        let event = LifecycleEvent::read(&payload).unwrap();
         assert_eq!(event.lifecycle_stage, "POST_TEST_TRAFFIC_SHIFT");
         assert_eq!(GatedStage::parse(&event.lifecycle_stage), Some(GatedStage::PostTestTrafficShift));
         assert!(event.resource_arn.contains(":service-deployment/"));
-        assert!(event.execution_details.target_service_revision_arn.contains(":service-revision/"));
+        assert!(event.target_service_revision_arn.contains(":service-revision/"));
         let proof = Proof::from_hook_details(&event.hook_details).unwrap();
         assert_eq!(proof.api, Api::Domain("api.example.com".into()));
-        assert_eq!(proof.test_stage_variables.get("listenerPort").map(String::as_str), Some("9443"));
+        assert_eq!(
+            proof.test_stage_variables.get("backendAuthority").map(String::as_str),
+            Some("api.internal.example.com:9443")
+        );
+    }
+
+    #[test]
+    fn fields_the_gate_does_not_use_cannot_make_an_event_unreadable() {
+        let odd = json!({"lifecycleStage": "PRE_SCALE_UP", "executionId": null, "executionDetails": {
+            "testTrafficWeights": null, "productionTrafficWeights": "?", "targetServiceRevisionArn": 7}});
+        let event = LifecycleEvent::read(&odd).unwrap();
+        assert_eq!((event.lifecycle_stage.as_str(), event.target_service_revision_arn.as_str()), ("PRE_SCALE_UP", ""));
+        assert_eq!(
+            LifecycleEvent::read(&json!([1])).unwrap_err(),
+            "the event is an array: expected an ECS lifecycle hook payload (an object)"
+        );
     }
 
     #[test]
@@ -320,20 +394,40 @@ mod tests {
     }
 
     #[test]
-    fn a_stage_s_start_is_kept_only_for_that_stage() {
-        let details = json!({"DomainName": "a.example.com", STARTED_AT: 1_000, STAGE: "POST_SCALE_UP"});
+    fn a_stage_s_start_is_kept_only_for_that_stage_of_that_deployment() {
+        let details =
+            json!({"DomainName": "a.example.com", STARTED_AT: "1000", STAGE: "POST_SCALE_UP", DEPLOYMENT: "d1"});
         let proof = Proof::from_hook_details(&details).unwrap();
-        assert_eq!(proof.started_at("POST_SCALE_UP", 1_100), 1_000);
-        assert_eq!(proof.started_at("POST_TEST_TRAFFIC_SHIFT", 1_100), 1_100, "another stage starts its own clock");
-        assert_eq!(proof.started_at("POST_SCALE_UP", 900), 900, "a start in the future is not believed");
+        assert_eq!(proof.clock("POST_SCALE_UP", "d1", 1_100).started_at, 1_000, "a number in a string is read too");
+        assert_eq!(proof.clock("POST_SCALE_UP", "d1", 1_100).waited_s(), 100);
+        assert_eq!(
+            proof.clock("POST_TEST_TRAFFIC_SHIFT", "d1", 1_100).started_at,
+            1_100,
+            "another stage starts its own clock"
+        );
+        assert_eq!(
+            proof.clock("POST_SCALE_UP", "d2", 1_100).started_at,
+            1_100,
+            "another deployment starts its own clock"
+        );
+        assert_eq!(proof.clock("POST_SCALE_UP", "d1", 900).started_at, 900, "a start in the future is not believed");
+        assert_eq!(
+            proof.config,
+            json!({"DomainName": "a.example.com"}).as_object().unwrap().clone(),
+            "the gate's keys are not config"
+        );
     }
 
     #[test]
-    fn answers_have_ecs_field_names() {
+    fn answers_have_ecs_field_names_and_in_progress_echoes_the_configuration() {
+        let proof = Proof::from_hook_details(&json!({"DomainName": "a.example.com"})).unwrap();
+        let clock = proof.clock("POST_SCALE_UP", "d1", 1_000);
         assert_eq!(
-            serde_json::to_value(GateAnswer::in_progress(15, "POST_SCALE_UP", 1_000, "targets starting")).unwrap(),
+            serde_json::to_value(GateAnswer::in_progress(15, &clock, "targets starting")).unwrap(),
             json!({"hookStatus": "IN_PROGRESS", "callBackDelay": 15,
-                   "hookDetails": {"GateStartedAt": 1_000, "GateStage": "POST_SCALE_UP"}, "reason": "targets starting"})
+                   "hookDetails": {"DomainName": "a.example.com", "GateStartedAt": 1_000, "GateStage": "POST_SCALE_UP",
+                                   "GateDeployment": "d1"},
+                   "reason": "targets starting"})
         );
         assert_eq!(serde_json::to_value(GateAnswer::succeeded("")).unwrap(), json!({"hookStatus": "SUCCEEDED"}));
         assert_eq!(

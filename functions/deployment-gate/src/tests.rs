@@ -135,8 +135,8 @@ async fn tasks_still_unregistered_past_max_wait_fail_naming_the_targets() {
     let states = Arc::new(Mutex::new(vec![TargetHealthStateEnum::Healthy]));
     let (gate, _rules) = gate(3, states);
     // The stage began 120 s ago (an earlier IN_PROGRESS said so); MaxWaitSeconds is 60.
-    let details = json!({"DomainName": "api.example.com", "MaxWaitSeconds": 60,
-                         "GateStartedAt": 880, "GateStage": "POST_SCALE_UP"});
+    let details = json!({"DomainName": "api.example.com", "MaxWaitSeconds": 60, "GateStartedAt": 880,
+                         "GateStage": "POST_SCALE_UP", "GateDeployment": event("POST_SCALE_UP", json!({}))["resourceArn"]});
     let judged = gate.judge(event("POST_SCALE_UP", details), 1_000).await;
     assert_eq!(judged.answer.hook_status, HookStatus::Failed, "{judged:?}");
     assert!(
@@ -172,7 +172,7 @@ async fn a_revision_ecs_does_not_know_fails_naming_it_and_an_ungated_stage_calls
 async fn an_event_that_is_not_a_lifecycle_payload_fails_with_a_reason() {
     let (gate, _rules) = gate(1, Arc::new(Mutex::new(Vec::new())));
     for (payload, expected) in [
-        (json!([1, 2]), "the event is not an ECS lifecycle hook payload"),
+        (json!([1, 2]), "the event is an array: expected an ECS lifecycle hook payload (an object)"),
         (json!({"hello": "world"}), "the event has no lifecycleStage"),
         (
             json!({"lifecycleStage": "POST_SCALE_UP", "hookDetails": {"DomainName": "a.example.com"}}),
@@ -183,4 +183,25 @@ async fn an_event_that_is_not_a_lifecycle_payload_fails_with_a_reason() {
         assert_eq!(judged.answer.hook_status, HookStatus::Failed, "{payload}");
         assert!(judged.answer.reason.starts_with(expected), "{payload}: {}", judged.answer.reason);
     }
+}
+
+#[tokio::test]
+async fn an_answer_that_cannot_be_made_in_time_asks_again_and_a_bad_configuration_still_fails() {
+    let (gate, _rules) =
+        gate(2, Arc::new(Mutex::new(vec![TargetHealthStateEnum::Healthy, TargetHealthStateEnum::Healthy])));
+    let gate = Arc::new(gate);
+    // The invocation's deadline is already within the margin: no work can be done in time.
+    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let late =
+        crate::handle(gate.clone(), event("POST_SCALE_UP", json!({"DomainName": "api.example.com"})), now_ms).await;
+    assert_eq!(late["hookStatus"], "IN_PROGRESS", "{late}");
+    assert_eq!(late["hookDetails"]["GateStage"], "POST_SCALE_UP");
+    assert_eq!(late["hookDetails"]["DomainName"], "api.example.com", "the configuration is echoed");
+    assert!(late["reason"].as_str().unwrap().contains("did not finish within the function's time"), "{late}");
+    let bad = crate::handle(gate.clone(), event("POST_SCALE_UP", json!({"Path": "/"})), now_ms).await;
+    assert_eq!(bad["hookStatus"], "FAILED", "{bad}");
+    // With time to spare, the same event is judged.
+    let judged =
+        crate::handle(gate, event("POST_SCALE_UP", json!({"DomainName": "api.example.com"})), now_ms + 30_000).await;
+    assert_eq!(judged["hookStatus"], "SUCCEEDED", "{judged}");
 }

@@ -408,15 +408,21 @@ impl Readers {
     }
 }
 
-/// The target groups a listener's default actions forward to, each once. A forward action may carry
-/// its group twice (TargetGroupArn, and ForwardConfig's list): the list wins when present.
+/// The target groups a listener's default actions forward traffic to, each once. A forward action may
+/// carry its group twice (TargetGroupArn, and ForwardConfig's list): the list wins when present. A
+/// group weighted 0 receives nothing (ECS blue/green shifts traffic by setting weights 100/0 and
+/// leaves both groups in the action), so it is not followed.
 fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -> Vec<String> {
     let mut groups: Vec<String> = Vec::new();
     for action in actions {
-        let listed: Vec<&str> = action
+        let weighted: Vec<(&str, Option<i32>)> = action
             .forward_config()
-            .map(|f| f.target_groups().iter().filter_map(|t| t.target_group_arn()).collect())
+            .map(|f| f.target_groups().iter().filter_map(|t| Some((t.target_group_arn()?, t.weight()))).collect())
             .unwrap_or_default();
+        let listed: Vec<&str> = weighted.iter().filter(|(_, weight)| *weight != Some(0)).map(|(arn, _)| *arn).collect();
+        if listed.is_empty() && !weighted.is_empty() {
+            continue; // every group weighted 0: this action sends nothing anywhere
+        }
         let arns = if listed.is_empty() { action.target_group_arn().into_iter().collect() } else { listed };
         for arn in arns {
             if !groups.iter().any(|g| g == arn) {
@@ -425,4 +431,29 @@ fn forwarded_groups(actions: &[aws_sdk_elasticloadbalancingv2::types::Action]) -
         }
     }
     groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_groups;
+    use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple};
+
+    fn forward(groups: &[(&str, Option<i32>)]) -> Action {
+        let mut config = ForwardActionConfig::builder();
+        for (arn, weight) in groups {
+            config =
+                config.target_groups(TargetGroupTuple::builder().target_group_arn(*arn).set_weight(*weight).build());
+        }
+        Action::builder().r#type(ActionTypeEnum::Forward).forward_config(config.build()).build()
+    }
+
+    #[test]
+    fn a_group_weighted_zero_is_not_followed() {
+        // ECS blue/green after a production shift: the old group stays in the action at weight 0.
+        assert_eq!(forwarded_groups(&[forward(&[("tg-blue", Some(0)), ("tg-green", Some(100))])]), ["tg-green"]);
+        assert_eq!(forwarded_groups(&[forward(&[("tg-blue", Some(1)), ("tg-green", None)])]), ["tg-blue", "tg-green"]);
+        let plain = Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn("tg-web").build();
+        assert_eq!(forwarded_groups(&[plain]), ["tg-web"]);
+        assert!(forwarded_groups(&[forward(&[("tg-blue", Some(0))])]).is_empty());
+    }
 }

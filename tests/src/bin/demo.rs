@@ -240,12 +240,25 @@ async fn demo() {
     let moto = MotoServer::start();
     let chain = chain::private_chain(&moto).await;
     moto.answer_test_invoke(chain::answer_ok());
-    bluegreen::script_revision(&moto, &chain, 2);
+    let green = bluegreen::test_route(&moto, &chain).await;
+    bluegreen::script_revision(&moto, &chain, &green, 2);
+    println!(
+        "   NLB: production listener 443 -> target group web (blue), test listener 9443 -> web-green (the new revision);"
+    );
+    println!(
+        "   the integration URI is https://${{stageVariables.backendAuthority}}/{{proxy}}: 443 on the stage, 9443 in TestStageVariables"
+    );
     let mut gate = LambdaEmulator::start(Duration::from_secs(30));
     gate.spawn(&function_binary("deployment-gate"), &cfn::moto_env_for(&moto, "DeploymentGateFunction"));
-    for stage in ["PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT"] {
+    for stage in ["PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT"] {
         show_gate(stage, &bluegreen::ask(&gate, bluegreen::event(stage)));
     }
+    println!("   (ECS moves the production listener to web-green)");
+    bluegreen::shift_production(&chain, &green).await;
+    show_gate(
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+        &bluegreen::ask(&gate, bluegreen::event("POST_PRODUCTION_TRAFFIC_SHIFT")),
+    );
     println!("   A second deployment whose new revision answers 503 through the API (its targets are healthy):");
     moto.answer_test_invoke(json!({"status": 503, "latency": 12, "log": "Method completed with status: 503"}));
     for stage in ["POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT"] {
