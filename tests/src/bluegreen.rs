@@ -29,7 +29,12 @@ fn ecs_operation(request: &Recorded) -> Option<&str> {
 /// From now on ECS knows [`REVISION`]: its tasks (`requested` of them) in target group `group` (the
 /// chain's own, or [`test_route`]'s). Any other revision is MISSING.
 pub fn script_revision(moto: &MotoServer, chain: &PrivateChain, group: &str, requested: i32) {
-    let (group, listener) = (group.to_string(), chain.listener_arn.clone());
+    script_revision_in(moto, group, &chain.listener_arn, requested);
+}
+
+/// [`script_revision`] given the group and the production listener's ARN.
+pub fn script_revision_in(moto: &MotoServer, group: &str, listener: &str, requested: i32) {
+    let (group, listener) = (group.to_string(), listener.to_string());
     moto.answer(move |request| match ecs_operation(request)? {
         "DescribeServiceRevisions" => {
             let arn = request.json()["serviceRevisionArns"][0].as_str().unwrap_or_default().to_string();

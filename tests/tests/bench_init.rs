@@ -34,6 +34,11 @@ const FUNCTIONS: &[Function] = &[
     Function { name: "target-group-sync", event: include_str!("../../events/target-group-sync/binding-create.json") },
     Function { name: "private-api-doctor", event: include_str!("../../events/private-api-doctor/create.json") },
     Function { name: "endpoint-service-dns", event: include_str!("../../events/endpoint-service-dns/create.json") },
+    // Not a custom resource: each request is ECS's lifecycle payload, answered synchronously.
+    Function {
+        name: "deployment-gate",
+        event: include_str!("../../events/deployment-gate/post-test-traffic-shift.json"),
+    },
 ];
 
 /// Properties for a Create that succeeds against `moto`, after making what it needs there.
@@ -75,6 +80,18 @@ async fn create_properties(function: &str, moto: &MotoServer) -> Value {
             json!({"ServiceId": service.service_id, "PrivateDnsName": toolkit_tests::privatelink::PRIVATE_DNS_NAME,
                 "HostedZoneId": service.zone_id})
         }
+        "deployment-gate" => {
+            // The doctor's chain (made by its set-up, above), its group as the new revision's: each
+            // request is POST_TEST_TRAFFIC_SHIFT (the walk, 13 hops, the request, the revision's reads).
+            let elb = aws_sdk_elasticloadbalancingv2::Client::new(&moto.sdk_config());
+            let group = elb.describe_target_groups().names("web").send().await.unwrap().target_groups()[0]
+                .target_group_arn()
+                .unwrap()
+                .to_string();
+            // (The production listener's ARN in the scripted revision is not read by the gate.)
+            toolkit_tests::bluegreen::script_revision_in(moto, &group, "", 2);
+            Value::Null
+        }
         other => panic!("no bench set-up for {other}"),
     }
 }
@@ -109,9 +126,19 @@ impl Running {
         Self { lambda, handle: vec![], peak_rss_kib: None }
     }
 
-    /// One Create: its handle time; after the process's first, its peak RSS.
+    /// One Create (the gate: one lifecycle event): its handle time; after the process's first, its
+    /// peak RSS.
     async fn create(&mut self, function: &Function, moto: &MotoServer, properties: &Value) {
         let done = self.lambda.invocations().len();
+        if function.name == "deployment-gate" {
+            let answer = toolkit_tests::bluegreen::ask(&self.lambda, serde_json::from_str(function.event).unwrap());
+            assert_eq!(answer["hookStatus"], "SUCCEEDED", "{answer}");
+            self.handle.push(self.lambda.invocations()[done].handle_time().expect("the invocation finished"));
+            if self.peak_rss_kib.is_none() {
+                self.peak_rss_kib = Some(self.lambda.peak_rss_kib().expect("the function process is still running"));
+            }
+            return;
+        }
         let response = cfn::invoke(
             &self.lambda,
             moto,
