@@ -89,7 +89,10 @@ pub fn scale_up(revision: &Revision, group_arn: &str, targets: &[Target]) -> (Ho
 /// POST_TEST_TRAFFIC_SHIFT and POST_PRODUCTION_TRAFFIC_SHIFT: the walk's verdict, and whether the
 /// request went to the new revision's target group. `route` says which way was meant, for the fix.
 pub fn chain(report: &Report, revision: &Revision, route: Route) -> (Option<Hop>, Finding) {
-    let reaches = (!report.target_groups.is_empty()).then(|| reaches_revision(report, revision, route));
+    // A walk stopped by a failing hop names that hop below; a walk that got through without following
+    // any target group (not a private integration) cannot show the request reaches the revision.
+    let reaches = (!report.target_groups.is_empty() || report.first_failure().is_none())
+        .then(|| reaches_revision(report, revision, route));
     // The wrong route first: waiting for targets on a route that does not lead to the revision is
     // waiting for nothing.
     if let Some(hop) = reaches.as_ref().filter(|h| h.verdict == Verdict::Fail) {
@@ -129,11 +132,24 @@ pub enum Route {
 
 fn reaches_revision(report: &Report, revision: &Revision, route: Route) -> Hop {
     let walked = report.target_groups.join(", ");
-    if revision.target_groups.is_empty() {
-        return Hop::warn(
+    if report.target_groups.is_empty() {
+        return Hop::fail(
             "revision",
-            format!("revision {} names no target group; the request reached {walked}", short(&revision.arn)),
-            "the service's loadBalancers should name the target groups ECS shifts",
+            format!(
+                "the request reaches no target group, so it cannot be shown to reach revision {}",
+                short(&revision.arn)
+            ),
+            "the gate proves a private integration (VPC link to a load balancer) in front of the service",
+        );
+    }
+    if revision.target_groups.is_empty() {
+        return Hop::fail(
+            "revision",
+            format!(
+                "revision {} names no target group its tasks are in; the request reaches {walked}",
+                short(&revision.arn)
+            ),
+            "the gate proves blue/green services behind a load balancer: check the service's loadBalancers",
         );
     }
     if report.target_groups.iter().any(|tg| revision.target_groups.contains(tg)) {
@@ -269,6 +285,19 @@ mod tests {
         assert!(reason.contains("TestStageVariables"), "{reason}");
         let (_, ok) = chain(&walked(&["tg-green"], vec![Hop::ok("stage", "prod")]), &revision(2), Route::Production);
         assert!(matches!(ok, Finding::Proven(_)), "{ok:?}");
+    }
+
+    #[test]
+    fn a_walk_that_follows_no_target_group_proves_nothing() {
+        let public = walked(&[], vec![Hop::warn("integration", "HTTP_PROXY over INTERNET", "not private")]);
+        let (hop, finding) = chain(&public, &revision(2), Route::Production);
+        assert_eq!(hop.unwrap().verdict, Verdict::Fail);
+        assert!(
+            matches!(finding, Finding::Broken(r) if r.starts_with("revision: the request reaches no target group"))
+        );
+        let nameless = Revision { target_groups: vec![], ..revision(2) };
+        let (_, finding) = chain(&walked(&["tg-green"], vec![Hop::ok("stage", "prod")]), &nameless, Route::Test);
+        assert!(matches!(finding, Finding::Broken(r) if r.contains("names no target group")), "no guessing");
     }
 
     #[test]

@@ -200,6 +200,8 @@ async fn an_answer_that_cannot_be_made_in_time_asks_again_and_a_bad_configuratio
     assert!(late["reason"].as_str().unwrap().contains("did not finish within the function's time"), "{late}");
     let bad = crate::handle(gate.clone(), event("POST_SCALE_UP", json!({"Path": "/"})), now_ms).await;
     assert_eq!(bad["hookStatus"], "FAILED", "{bad}");
+    let ungated = crate::handle(gate.clone(), event("PRODUCTION_TRAFFIC_SHIFT", json!({})), now_ms).await;
+    assert_eq!(ungated["hookStatus"], "SUCCEEDED", "a rollback's re-run hooks are never held up: {ungated}");
     // With time to spare, the same event is judged.
     let judged =
         crate::handle(gate, event("POST_SCALE_UP", json!({"DomainName": "api.example.com"})), now_ms + 30_000).await;
