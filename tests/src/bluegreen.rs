@@ -3,8 +3,7 @@
 //! (DescribeServiceRevisions, DescribeServiceDeployments) answered as AWS documents them after the
 //! IAM check, and one synchronous invocation as ECS makes it.
 
-use crate::certs::{self, Key};
-use crate::chain::{BACKEND_HOST, PrivateChain, TARGET_PORT};
+use crate::chain::{self, BACKEND_HOST, PrivateChain};
 use crate::lambda::{LambdaEmulator, Outcome};
 use crate::moto::MotoServer;
 use crate::stub::{Recorded, Reply};
@@ -90,40 +89,9 @@ pub const AUTHORITY_VARIABLE: &str = "backendAuthority";
 /// integration's URI made `https://${stageVariables.backendAuthority}/{proxy}`, the stage setting it to
 /// the production listener (443). Returns the green group's ARN.
 pub async fn test_route(moto: &MotoServer, chain: &PrivateChain) -> String {
-    use aws_sdk_elasticloadbalancingv2::types::{
-        Action, ActionTypeEnum, Certificate, ProtocolEnum, TargetDescription, TargetTypeEnum,
-    };
-    let elb = &chain.service.elb;
-    let green = elb
-        .create_target_group()
-        .name("web-green")
-        .protocol(ProtocolEnum::Tcp)
-        .port(TARGET_PORT)
-        .vpc_id(&chain.service.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    let mut register = elb.register_targets().target_group_arn(&green);
-    for (_, ip) in &chain.tasks {
-        register = register.targets(TargetDescription::builder().id(ip).port(TARGET_PORT).build());
-    }
-    register.send().await.unwrap();
+    let green = chain::group_with_tasks(&chain.service, "web-green", &chain.tasks).await;
     let acm = aws_sdk_acm::Client::new(&moto.sdk_config());
-    let certificate = certs::import(&acm, &[BACKEND_HOST], 200, Key::Rsa2048).await;
-    elb.create_listener()
-        .load_balancer_arn(&chain.nlb_arn)
-        .protocol(ProtocolEnum::Tls)
-        .port(9443)
-        .certificates(Certificate::builder().certificate_arn(certificate).build())
-        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&green).build())
-        .send()
-        .await
-        .unwrap();
+    chain::tls_listener(&acm, &chain.service.elb, &chain.nlb_arn, 9443, &green).await;
     let apigw = &chain.apigw;
     let resources = apigw.get_resources().rest_api_id(&chain.api_id).send().await.unwrap();
     let proxy = resources.items().iter().find(|r| r.path() == Some("/{proxy+}")).unwrap().id().unwrap().to_string();

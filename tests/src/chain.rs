@@ -42,41 +42,9 @@ pub async fn private_chain(moto: &MotoServer) -> PrivateChain {
     let elb = &service.elb;
 
     let nlb_arn = ecs::internal_nlb(elb, "internal-nlb", &service.subnet).await;
-    let target_group_arn = elb
-        .create_target_group()
-        .name("web")
-        .protocol(ProtocolEnum::Tcp)
-        .port(TARGET_PORT)
-        .vpc_id(&service.vpc)
-        .target_type(TargetTypeEnum::Ip)
-        .send()
-        .await
-        .unwrap()
-        .target_groups()[0]
-        .target_group_arn()
-        .unwrap()
-        .to_string();
-    let mut register = elb.register_targets().target_group_arn(&target_group_arn);
-    for (_, ip) in &tasks {
-        register = register.targets(TargetDescription::builder().id(ip).port(TARGET_PORT).build());
-    }
-    register.send().await.unwrap();
+    let target_group_arn = group_with_tasks(&service, "web", &tasks).await;
     service.tag_binding(&target_group_arn, "prod/web").await;
-    let listener_certificate = certs::import(&acm, &[BACKEND_HOST], 200, Key::Rsa2048).await;
-    let listener_arn = elb
-        .create_listener()
-        .load_balancer_arn(&nlb_arn)
-        .protocol(ProtocolEnum::Tls)
-        .port(443)
-        .certificates(Certificate::builder().certificate_arn(listener_certificate).build())
-        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(&target_group_arn).build())
-        .send()
-        .await
-        .unwrap()
-        .listeners()[0]
-        .listener_arn()
-        .unwrap()
-        .to_string();
+    let listener_arn = tls_listener(&acm, elb, &nlb_arn, 443, &target_group_arn).await;
 
     let link_id =
         apigw.create_vpc_link().name("nlb-link").target_arns(&nlb_arn).send().await.unwrap().id().unwrap().to_string();
@@ -142,6 +110,56 @@ pub async fn private_chain(moto: &MotoServer) -> PrivateChain {
         service,
         apigw,
     }
+}
+
+/// A TCP `ip` target group `name` on [`TARGET_PORT`] in the service's VPC, with `tasks` registered.
+pub async fn group_with_tasks(service: &Service, name: &str, tasks: &[(String, String)]) -> String {
+    let elb = &service.elb;
+    let arn = elb
+        .create_target_group()
+        .name(name)
+        .protocol(ProtocolEnum::Tcp)
+        .port(TARGET_PORT)
+        .vpc_id(&service.vpc)
+        .target_type(TargetTypeEnum::Ip)
+        .send()
+        .await
+        .unwrap()
+        .target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    let mut register = elb.register_targets().target_group_arn(&arn);
+    for (_, ip) in tasks {
+        register = register.targets(TargetDescription::builder().id(ip).port(TARGET_PORT).build());
+    }
+    register.send().await.unwrap();
+    arn
+}
+
+/// A TLS listener on `port` of `nlb_arn` forwarding to `group`, its certificate covering
+/// [`BACKEND_HOST`] (the integration URI's host). Returns its ARN.
+pub async fn tls_listener(
+    acm: &aws_sdk_acm::Client,
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    nlb_arn: &str,
+    port: i32,
+    group: &str,
+) -> String {
+    let certificate = certs::import(acm, &[BACKEND_HOST], 200, Key::Rsa2048).await;
+    elb.create_listener()
+        .load_balancer_arn(nlb_arn)
+        .protocol(ProtocolEnum::Tls)
+        .port(port)
+        .certificates(Certificate::builder().certificate_arn(certificate).build())
+        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(group).build())
+        .send()
+        .await
+        .unwrap()
+        .listeners()[0]
+        .listener_arn()
+        .unwrap()
+        .to_string()
 }
 
 /// Points the domain's A alias at `target`.
