@@ -68,6 +68,13 @@ pub fn script_revision_in(moto: &MotoServer, group: &str, listener: &str, reques
     });
 }
 
+/// The built gate over the Runtime API, its calls to `moto` held to DeploymentGateFunction's IAM.
+pub fn spawn_gate(moto: &MotoServer) -> LambdaEmulator {
+    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
+    lambda.spawn(&crate::function_binary("deployment-gate"), &crate::cfn::moto_env_for(moto, "DeploymentGateFunction"));
+    lambda
+}
+
 /// One synchronous invocation, as ECS makes it: the function's answer.
 pub fn ask(lambda: &LambdaEmulator, payload: Value) -> Value {
     let n = lambda.invocations().len();

@@ -10,10 +10,8 @@
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 use toolkit_tests::bluegreen::{self, ask, event};
 use toolkit_tests::chain::{self, PrivateChain};
-use toolkit_tests::function_binary;
 use toolkit_tests::lambda::LambdaEmulator;
 use toolkit_tests::moto::MotoServer;
 
@@ -24,9 +22,7 @@ async fn gate(requested: i32) -> (MotoServer, PrivateChain, LambdaEmulator) {
     let chain = chain::private_chain(&moto).await;
     moto.answer_test_invoke(chain::answer_ok());
     bluegreen::script_revision(&moto, &chain, &chain.target_group_arn, requested);
-    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda
-        .spawn(&function_binary("deployment-gate"), &toolkit_tests::cfn::moto_env_for(&moto, "DeploymentGateFunction"));
+    let lambda = bluegreen::spawn_gate(&moto);
     (moto, chain, lambda)
 }
 
@@ -149,9 +145,7 @@ async fn the_test_stage_proves_the_test_route_and_a_request_on_the_production_ro
     moto.answer_test_invoke(chain::answer_ok());
     let green = bluegreen::test_route(&moto, &chain).await;
     bluegreen::script_revision(&moto, &chain, &green, 2);
-    let mut lambda = LambdaEmulator::start(Duration::from_secs(30));
-    lambda
-        .spawn(&function_binary("deployment-gate"), &toolkit_tests::cfn::moto_env_for(&moto, "DeploymentGateFunction"));
+    let lambda = bluegreen::spawn_gate(&moto);
 
     let before = moto.requests().len();
     let answer = ask(&lambda, event("POST_TEST_TRAFFIC_SHIFT"));

@@ -15,10 +15,10 @@ pub mod decide;
 pub mod payload;
 
 use decide::{Finding, Route};
-use payload::{Api, GateAnswer, GatedStage, LifecycleEvent, Proof};
+use payload::{GateAnswer, GatedStage, LifecycleEvent, Proof};
 use private_api_doctor::aws::Readers;
 use private_api_doctor::report::Hop;
-use private_api_doctor::walk::{self, Expect, Request};
+use private_api_doctor::walk::{self, Expect};
 use serde_json::Value;
 use shared::bounded::{self, Bounded};
 use shared::clock::Clock;
@@ -152,24 +152,7 @@ impl Gate {
         };
         let variables = if route == Route::Test { proof.test_stage_variables.clone() } else { Default::default() };
         let expect = Expect { status: proof.expect_status, execute_api_off: false };
-        let walk = async {
-            match &proof.api {
-                Api::Domain(domain) => {
-                    walk::walk_domain(&self.readers, domain, &proof.path, &proof.method, &expect, &variables).await
-                }
-                Api::Stage { rest_api_id, stage } => {
-                    let request = Request {
-                        rest_api_id: rest_api_id.clone(),
-                        stage: stage.clone(),
-                        path: proof.path.clone(),
-                        method: proof.method.clone(),
-                        expect: expect.clone(),
-                        stage_variables: variables.clone(),
-                    };
-                    walk::walk(&self.readers, &request).await
-                }
-            }
-        };
+        let walk = walk::walk_from(&self.readers, &proof.start, &proof.path, &proof.method, &expect, &variables);
         let (report, revision) = tokio::join!(walk, self.deployments.revision(revision_arn, deployment_arn));
         let revision = match revision {
             Ok(revision) => revision,
@@ -195,8 +178,8 @@ impl Gate {
                 )),
             );
         };
-        match self.readers.target_group(group).await {
-            Ok((_, targets)) => {
+        match self.readers.targets(group).await {
+            Ok(targets) => {
                 let (hop, finding) = decide::scale_up(&revision, group, &targets);
                 (vec![hop], finding)
             }

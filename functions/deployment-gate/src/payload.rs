@@ -12,6 +12,8 @@
 //! Parsed leniently (every field defaults), so a payload it cannot use becomes a FAILED with a reason,
 //! never an invocation error.
 
+use private_api_doctor::resource::METHODS;
+use private_api_doctor::walk::Start;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -149,7 +151,8 @@ pub const DEPLOYMENT: &str = "GateDeployment";
 /// What the hook's HookDetails asks the gate to prove.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Proof {
-    pub api: Api,
+    /// Where the walk starts: the custom domain, or the API's stage.
+    pub start: Start,
     pub path: String,
     pub method: String,
     /// None: any 2xx or 3xx.
@@ -162,12 +165,6 @@ pub struct Proof {
     pub started: Option<(i64, String, String)>,
     /// hookDetails as configured (the gate's own keys left out).
     pub config: Map<String, Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Api {
-    Domain(String),
-    Stage { rest_api_id: String, stage: String },
 }
 
 pub const DEFAULT_MAX_WAIT_S: u64 = 300;
@@ -215,9 +212,9 @@ impl Proof {
                 Some(other) => Err(format!("hookDetails.{key} is {}: expected a whole number", kind(other))),
             }
         };
-        let api = match (text("DomainName")?, text("RestApiId")?, text("StageName")?) {
-            (Some(domain), None, None) => Api::Domain(domain.to_ascii_lowercase()),
-            (None, Some(rest_api_id), Some(stage)) => Api::Stage { rest_api_id, stage },
+        let start = match (text("DomainName")?, text("RestApiId")?, text("StageName")?) {
+            (Some(domain), None, None) => Start::Domain(domain.to_ascii_lowercase()),
+            (None, Some(rest_api_id), Some(stage)) => Start::Api { rest_api_id, stage },
             (Some(_), _, _) => {
                 return Err("hookDetails names DomainName and RestApiId/StageName: expected one of the two".into());
             }
@@ -230,7 +227,7 @@ impl Proof {
             return Err(format!("hookDetails.Path is {path:?}: expected a path starting with /"));
         }
         let method = text("Method")?.unwrap_or_else(|| "GET".into()).to_ascii_uppercase();
-        if !["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"].contains(&method.as_str()) {
+        if !METHODS.contains(&method.as_str()) {
             return Err(format!("hookDetails.Method is {method:?}: expected an HTTP method such as GET"));
         }
         let expect_status = match number("ExpectStatus")? {
@@ -274,7 +271,7 @@ impl Proof {
             .filter(|(k, _)| ![STARTED_AT, STAGE, DEPLOYMENT].contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        Ok(Proof { api, path, method, expect_status, max_wait_s, test_stage_variables, started, config })
+        Ok(Proof { start, path, method, expect_status, max_wait_s, test_stage_variables, started, config })
     }
 
     /// The clock of `stage` of `deployment` at `now`: an earlier IN_PROGRESS answer's start when it was
@@ -325,7 +322,7 @@ mod tests {
         assert!(event.resource_arn.contains(":service-deployment/"));
         assert!(event.target_service_revision_arn.contains(":service-revision/"));
         let proof = Proof::from_hook_details(&event.hook_details).unwrap();
-        assert_eq!(proof.api, Api::Domain("api.example.com".into()));
+        assert_eq!(proof.start, Start::Domain("api.example.com".into()));
         assert_eq!(
             proof.test_stage_variables.get("backendAuthority").map(String::as_str),
             Some("api.internal.example.com:9443")
@@ -350,7 +347,7 @@ mod tests {
             r#"{"RestApiId": "a1b2c3", "StageName": "prod", "Path": "/health", "ExpectStatus": "200", "MaxWaitSeconds": 60}"#
         ))
         .unwrap();
-        assert_eq!(proof.api, Api::Stage { rest_api_id: "a1b2c3".into(), stage: "prod".into() });
+        assert_eq!(proof.start, Start::Api { rest_api_id: "a1b2c3".into(), stage: "prod".into() });
         assert_eq!(
             (proof.path.as_str(), proof.method.as_str(), proof.expect_status, proof.max_wait_s),
             ("/health", "GET", Some(200), 60)

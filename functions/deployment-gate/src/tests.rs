@@ -8,10 +8,9 @@ use aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisions
 use aws_sdk_ecs::types::{
     ResolvedConfiguration, ServiceDeployment, ServiceRevision, ServiceRevisionLoadBalancer, ServiceRevisionSummary,
 };
-use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
 use aws_sdk_elasticloadbalancingv2::operation::describe_target_health::DescribeTargetHealthOutput;
 use aws_sdk_elasticloadbalancingv2::types::{
-    TargetDescription, TargetGroup, TargetHealth, TargetHealthDescription, TargetHealthStateEnum,
+    TargetDescription, TargetHealth, TargetHealthDescription, TargetHealthStateEnum,
 };
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use private_api_doctor::aws::Readers;
@@ -71,11 +70,6 @@ fn gate(requested: i32, states: Arc<Mutex<Vec<TargetHealthStateEnum>>>) -> (Gate
         }),
     ];
     let elb = vec![
-        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
-            DescribeTargetGroupsOutput::builder()
-                .target_groups(TargetGroup::builder().target_group_arn(GREEN).target_group_name("web-green").build())
-                .build()
-        }),
         mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_health)
             .match_requests(|r| r.target_group_arn() == Some(GREEN))
             .then_output(move || {

@@ -105,10 +105,8 @@ impl Readers {
 
     /// A target group and the health of its targets, read together.
     pub async fn target_group(&self, arn: &str) -> Result<(TargetGroup, Vec<Target>), String> {
-        let (groups, health) = tokio::join!(
-            self.elb.describe_target_groups().target_group_arns(arn).send(),
-            self.elb.describe_target_health().target_group_arn(arn).send()
-        );
+        let (groups, targets) =
+            tokio::join!(self.elb.describe_target_groups().target_group_arns(arn).send(), self.targets(arn));
         let groups = groups.map_err(|e| sdk::describe(&e))?;
         let tg = groups.target_groups().first().ok_or_else(|| format!("target group {arn} not found"))?;
         let health_check = format!(
@@ -123,6 +121,12 @@ impl Readers {
             port: tg.port().unwrap_or_default() as u16,
             health_check: health_check.split_whitespace().collect::<Vec<_>>().join(" "),
         };
+        Ok((group, targets?))
+    }
+
+    /// The health of a target group's targets (DescribeTargetHealth alone).
+    pub async fn targets(&self, arn: &str) -> Result<Vec<Target>, String> {
+        let health = self.elb.describe_target_health().target_group_arn(arn).send().await;
         let targets = health
             .map_err(|e| sdk::describe(&e))?
             .target_health_descriptions()
@@ -138,7 +142,7 @@ impl Readers {
                 }
             })
             .collect();
-        Ok((group, targets))
+        Ok(targets)
     }
 
     /// A stage, None when the API has no such stage.

@@ -4,7 +4,7 @@
 //! request reaches the backend like any other.
 
 use crate::aws::Readers;
-use crate::walk::{Expect, Request, walk, walk_domain};
+use crate::walk::{Expect, Start, walk_from};
 use aws_config::BehaviorVersion;
 use clap::Parser;
 use std::process::ExitCode;
@@ -81,20 +81,14 @@ pub async fn run() -> ExitCode {
     let expect = Expect { status: args.expect_status, execute_api_off: args.execute_api_off };
     let method = args.method.to_ascii_uppercase();
     let variables = args.stage_variables.iter().cloned().collect();
-    let report = match &args.domain {
-        Some(domain) => walk_domain(&readers, domain, &args.path, &method, &expect, &variables).await,
-        None => {
-            let request = Request {
-                rest_api_id: args.rest_api_id.clone().unwrap_or_default(),
-                stage: args.stage.clone().unwrap_or_default(),
-                path: args.path.clone(),
-                method,
-                expect,
-                stage_variables: variables,
-            };
-            walk(&readers, &request).await
-        }
+    let start = match &args.domain {
+        Some(domain) => Start::Domain(domain.clone()),
+        None => Start::Api {
+            rest_api_id: args.rest_api_id.clone().unwrap_or_default(),
+            stage: args.stage.clone().unwrap_or_default(),
+        },
     };
+    let report = walk_from(&readers, &start, &args.path, &method, &expect, &variables).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report).expect("a report serialises"));
     } else {

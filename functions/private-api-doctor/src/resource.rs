@@ -10,7 +10,8 @@
 
 use crate::aws::Readers;
 use crate::report::{Report, Verdict};
-use crate::walk::{Expect, Request, walk, walk_domain};
+pub use crate::walk::Start;
+use crate::walk::{Expect, walk_from};
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
 use std::task::Poll;
 use std::time::Duration;
@@ -19,12 +20,6 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 
 /// The methods a request may use (API Gateway's, but ANY, which is a method key, not a request).
 pub const METHODS: &[&str] = &["GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"];
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Start {
-    Domain(String),
-    Api { rest_api_id: String, stage: String },
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Properties {
@@ -87,22 +82,8 @@ impl PrivateApiCheck {
     }
 
     async fn walk_once(&self, props: &Properties) -> Report {
-        match &props.start {
-            Start::Domain(domain) => {
-                walk_domain(&self.readers, domain, &props.path, &props.method, &props.expect, &Default::default()).await
-            }
-            Start::Api { rest_api_id, stage } => {
-                let request = Request {
-                    rest_api_id: rest_api_id.clone(),
-                    stage: stage.clone(),
-                    path: props.path.clone(),
-                    method: props.method.clone(),
-                    expect: props.expect.clone(),
-                    stage_variables: Default::default(),
-                };
-                walk(&self.readers, &request).await
-            }
-        }
+        let (path, method) = (&props.path, &props.method);
+        walk_from(&self.readers, &props.start, path, method, &props.expect, &Default::default()).await
     }
 
     async fn check(&self, ctx: &Ctx, props: Properties) -> Result<Success, Failure> {

@@ -10,6 +10,39 @@ use certificate_validator::aws::CertificateLookup;
 use certificate_validator::checks::{self as cv_checks, Requirements, Standing, Usage};
 use std::collections::BTreeMap;
 
+/// Where a walk starts: a custom domain, or an API's stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Start {
+    Domain(String),
+    Api { rest_api_id: String, stage: String },
+}
+
+/// One request walked from `start` (`stage_variables` over the stage's own: see
+/// [`Request::stage_variables`]).
+pub async fn walk_from(
+    readers: &Readers,
+    start: &Start,
+    path: &str,
+    method: &str,
+    expect: &Expect,
+    stage_variables: &BTreeMap<String, String>,
+) -> Report {
+    match start {
+        Start::Domain(domain) => walk_domain(readers, domain, path, method, expect, stage_variables).await,
+        Start::Api { rest_api_id, stage } => {
+            let request = Request {
+                rest_api_id: rest_api_id.clone(),
+                stage: stage.clone(),
+                path: path.to_string(),
+                method: method.to_string(),
+                expect: expect.clone(),
+                stage_variables: stage_variables.clone(),
+            };
+            walk(readers, &request).await
+        }
+    }
+}
+
 /// What to walk: an API's stage, and one request through it.
 #[derive(Debug, Clone)]
 pub struct Request {

@@ -248,8 +248,7 @@ async fn demo() {
     println!(
         "   the integration URI is https://${{stageVariables.backendAuthority}}/{{proxy}}: 443 on the stage, 9443 in TestStageVariables"
     );
-    let mut gate = LambdaEmulator::start(Duration::from_secs(30));
-    gate.spawn(&function_binary("deployment-gate"), &cfn::moto_env_for(&moto, "DeploymentGateFunction"));
+    let gate = bluegreen::spawn_gate(&moto);
     for stage in ["PRE_SCALE_UP", "POST_SCALE_UP", "POST_TEST_TRAFFIC_SHIFT"] {
         show_gate(stage, &bluegreen::ask(&gate, bluegreen::event(stage)));
     }
