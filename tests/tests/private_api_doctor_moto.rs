@@ -164,3 +164,30 @@ async fn the_command_line_reports_as_json_and_a_table_with_its_exit_codes() {
     let (code, _, _) = cli(&moto, &["--domain", DOMAIN, "--rest-api-id", "x", "--stage", "prod"]);
     assert_eq!(code, 1, "both starts is a usage error");
 }
+
+/// `--stage-variable NAME=VALUE` walks the route a deployment gate's TestStageVariables take: with the
+/// integration URI `https://${stageVariables.backendAuthority}/{proxy}`, the stage's own value leads to
+/// the production listener (443, group web), the option's to the test listener (9443, web-green).
+#[tokio::test]
+async fn a_stage_variable_on_the_command_line_takes_the_test_route() {
+    let (moto, chain) = chain().await;
+    toolkit_tests::bluegreen::test_route(&moto, &chain).await;
+    let group_of = |out: &str| {
+        let report: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"));
+        let hop = report["hops"].as_array().unwrap().iter().find(|h| h["hop"] == "target-group").cloned();
+        hop.unwrap_or_else(|| panic!("no target-group hop: {out}"))["evidence"].as_str().unwrap().to_string()
+    };
+    let (code, out, err) = cli(&moto, &["--domain", DOMAIN, "--path", "/orders", "--json"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(group_of(&out).starts_with("web TCP:8443 behind listener 443/TLS"), "{out}");
+
+    let test_route = ["--stage-variable", "backendAuthority=api.internal.example.com:9443"];
+    let (code, out, err) =
+        cli(&moto, &[&["--domain", DOMAIN, "--path", "/orders", "--json"][..], &test_route[..]].concat());
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(group_of(&out).starts_with("web-green TCP:8443 behind listener 9443/TLS"), "{out}");
+
+    let (code, _, err) = cli(&moto, &["--domain", DOMAIN, "--stage-variable", "no-equals-sign"]);
+    assert_eq!(code, 1, "a stage variable without NAME=VALUE is a usage error: {err}");
+    assert!(err.contains("expected NAME=VALUE"), "{err}");
+}
