@@ -2,7 +2,7 @@
 VENV   := .venv
 PYTHON ?= python3
 
-.PHONY: demo invoke test package lambdas release venv venv-demo bench clean
+.PHONY: demo invoke test package e2e-release lambdas release venv venv-demo bench clean
 
 FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-group-sync private-api-doctor endpoint-service-dns deployment-gate
 
@@ -126,8 +126,22 @@ package: venv
 	$(VENV)/bin/cfn-lint $(DIST_CHECK)/template.yaml
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 --template-file $(DIST_CHECK)/template.yaml < /dev/null
 	$(VENV)/bin/python tests/iam_check.py $(DIST_CHECK)/template.yaml
-	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt
-	TOOLKIT_BIN_DIR=.aws-sam/build cargo test --workspace $(addprefix --test ,$(E2E_TESTS))
+	$(MAKE) --no-print-directory e2e-release
+
+## e2e-release: the end-to-end tests on the bootstraps `sam build` put in .aws-sam/build
+e2e-release:
+	# --workspace: the same feature set as `cargo test --workspace`, so nothing is rebuilt. The test
+	# binaries run at once (each test starts its own moto; they wait on sockets and clocks, not CPU):
+	# the longest alone, not their sum. Each binary's output is shown whole once all have ended.
+	cargo test --workspace --no-run $(addprefix --test ,$(E2E_TESTS))
+	@rm -rf target/e2e-release; mkdir -p target/e2e-release; pids=; \
+	for t in $(E2E_TESTS); do \
+		{ TOOLKIT_BIN_DIR=.aws-sam/build cargo test --workspace --test $$t > target/e2e-release/$$t.log 2>&1; \
+		  echo $$? > target/e2e-release/$$t.rc; } & pids="$$pids $$!"; done; \
+	wait $$pids; failed=; \
+	for t in $(E2E_TESTS); do echo "== $$t on the bootstraps in .aws-sam/build"; cat target/e2e-release/$$t.log; \
+		[ "$$(cat target/e2e-release/$$t.rc)" = 0 ] || failed="$$failed $$t"; done; \
+	[ -z "$$failed" ] || { echo "failed on the release bootstraps:$$failed"; exit 1; }
 
 LAST_RELEASED = $(shell ls tests/fixtures/released/template-*.yaml | sort -V | tail -n 1)
 CRATE_VERSION = $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
