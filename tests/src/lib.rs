@@ -18,6 +18,22 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the repository").to_path_buf()
 }
 
+/// Variables cargo sets for the crate it compiles or runs (not the user's CARGO_HOME,
+/// CARGO_TARGET_DIR or CARGO_BUILD_*).
+fn is_set_by_cargo_for_a_crate(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_CRATE_",
+        "CARGO_BIN_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ]
+    .iter()
+    .any(|prefix| name.starts_with(prefix))
+}
+
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -34,11 +50,17 @@ pub fn function_binary(name: &str) -> PathBuf {
     if let Ok(dir) = std::env::var("TOOLKIT_BIN_DIR") {
         return binary_in(&dir, name);
     }
-    let status = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--quiet", "--workspace", "--bins"])
-        .current_dir(repo_root())
-        .status()
-        .expect("cargo runs");
+    let mut cargo = std::process::Command::new(env!("CARGO"));
+    cargo.args(["build", "--quiet", "--workspace", "--bins"]).current_dir(repo_root());
+    // Without the variables cargo set for this test binary (CARGO_MANIFEST_DIR, CARGO_PKG_NAME, ...):
+    // build scripts that watch them (ring's does) would see another environment than `make test`'s
+    // own builds, rerun, and recompile ring and everything above it, here and again after.
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_set_by_cargo_for_a_crate) {
+            cargo.env_remove(name);
+        }
+    }
+    let status = cargo.status().expect("cargo runs");
     assert!(status.success(), "cargo build of the functions failed");
     let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| repo_root().join("target"));
     let path = target.join("debug").join(name);
@@ -100,6 +122,31 @@ pub fn wait_for(timeout: std::time::Duration, mut condition: impl FnMut() -> boo
 
 #[cfg(test)]
 mod tests {
+    /// The nested `cargo build` of `function_binary` must not carry the test binary's own crate
+    /// variables: ring's build script reruns when any of these differ from `make test`'s builds
+    /// (its `rerun-if-env-changed` list), which recompiled ring, the SDK's HTTP client and every
+    /// function twice per run. The user's own cargo settings stay.
+    #[test]
+    fn the_nested_cargo_build_drops_the_variables_cargo_set_for_this_test() {
+        for watched_by_ring in [
+            "CARGO_MANIFEST_DIR",
+            "CARGO_MANIFEST_LINKS",
+            "CARGO_PKG_NAME",
+            "CARGO_PKG_VERSION_MAJOR",
+            "CARGO_PKG_VERSION_MINOR",
+            "CARGO_PKG_VERSION_PATCH",
+            "CARGO_PKG_VERSION_PRE",
+        ] {
+            assert!(
+                super::is_set_by_cargo_for_a_crate(watched_by_ring),
+                "{watched_by_ring} would reach the nested build"
+            );
+        }
+        for users_own in ["CARGO_HOME", "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO_LOG"] {
+            assert!(!super::is_set_by_cargo_for_a_crate(users_own), "{users_own} would be dropped");
+        }
+    }
+
     /// `make lambdas` builds the Makefile's FUNCTIONS in one cargo invocation, and `sam build` copies
     /// each template.yaml function's bootstrap by the Makefile's logical id -> crate table: all three
     /// must name the functions this crate knows, with the same logical ids.
