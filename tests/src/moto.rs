@@ -1,13 +1,13 @@
 //! A real moto server on 127.0.0.1, one per test, stopped when dropped.
 
+use crate::repo_root;
 use crate::stub::{Recorded, Reply, StubServer};
-use crate::{free_port, repo_root};
 use shared::sdk::SdkConfig;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A moto server, reached through a pass-through proxy (see [`moto_fixing_proxy`]).
 pub struct MotoServer {
@@ -50,19 +50,22 @@ impl MotoServer {
 
     /// Starts moto with settings it reads at start, e.g. `MOTO_ACM_VALIDATION_WAIT`.
     pub fn start_with_env(env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let child = Command::new(moto_binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: the kernel picks a free port as moto binds it, and moto's server names it on stderr.
+        // (Picking a free port first and passing it leaves a window in which another test's moto, in
+        // this process or another test binary running at the same time, can take the same port: the
+        // test then talks to the other moto.)
+        let mut child = Command::new(moto_binary())
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("moto_server starts");
-        let until = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < until, "moto_server did not listen on port {port} within 30 s");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let port = listening_port(child.stderr.take().expect("stderr is piped"));
+        let port = port.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("moto_server did not say which port it listens on within 30 s")
+        });
         let scripts = Scripts::default();
         let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"), scripts.clone());
         Self { child, endpoint: proxy.origin(), proxy, scripts }
@@ -143,6 +146,27 @@ impl MotoServer {
         }
         Some(serde_json::from_slice(&answer.bytes().await.unwrap()).expect("the response body is JSON"))
     }
+}
+
+/// The port moto's server (werkzeug) names in its start-up line, ` * Running on http://127.0.0.1:PORT`;
+/// stderr is read to its end after it, so that moto never blocks on a full pipe as it logs requests.
+fn listening_port(stderr: std::process::ChildStderr) -> std::sync::mpsc::Receiver<u16> {
+    let (port, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut port = Some(port);
+        for line in std::io::BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+            if let Some(sender) = port.take_if(|_| line.windows(10).any(|w| w == b"Running on")) {
+                let text = String::from_utf8_lossy(&line);
+                let digits: String =
+                    text.rsplit(':').next().unwrap_or("").chars().take_while(char::is_ascii_digit).collect();
+                if let Ok(found) = digits.parse() {
+                    let _ = sender.send(found);
+                }
+            }
+        }
+    });
+    receiver
 }
 
 impl Drop for MotoServer {
