@@ -51,7 +51,9 @@ invoke:
 # finds cargo's work done. Its log: target/background.log; its process group: target/background.pid (.ci/run
 # stops it if the tests fail first). Its own session (setsid) is also its own scheduler autogroup where
 # the kernel groups by session (sched_autogroup), and nice only ranks processes within one autogroup:
-# so the group itself is set to nice 19 as well.
+# so the group itself is set to nice 19 as well. One cargo job more than cores: at that priority a job
+# waiting for CPU costs the tests nothing, and at the end the last fat-LTO links overlap instead of
+# leaving a core idle behind the slowest.
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
@@ -78,7 +80,7 @@ test:
 	@rm -f target/venv.done target/venv.failed; \
 	setsid sh -c '{ echo 19 > /proc/self/autogroup; } 2>/dev/null; \
 		{ test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) "$(CARGO_LAMBDA_PIN)" \
-		&& { nice -n 19 $(MAKE) --no-print-directory lambdas & } \
+		&& { CARGO_BUILD_JOBS=$$(( $$(nproc) + 1 )) nice -n 19 $(MAKE) --no-print-directory lambdas & } \
 		&& $(MAKE) --no-print-directory venv && touch target/venv.done || touch target/venv.failed; \
 		wait; rm -f target/background.pid' \
 		> target/background.log 2>&1 < /dev/null & \
@@ -111,6 +113,8 @@ test:
 ## provided.al2023, zipped as SAM zips it <= 3,000,000 bytes, Lambda's limits); then the end-to-end
 ## tests run again against exactly the bootstraps in .aws-sam/build.
 E2E_TESTS := $(addsuffix _e2e,$(subst -,_,$(FUNCTIONS)))
+# (Not $(MAKE) itself in that recipe: make would run the line even under `make -n`.)
+MAKE_QUIETLY = $(MAKE) --no-print-directory
 
 package: venv
 	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 < /dev/null
@@ -119,14 +123,21 @@ package: venv
 	$(VENV)/bin/python tests/check_package.py .aws-sam/build
 	# The release's shape from these same bootstraps (no SBOMs: `make release` makes them): zips,
 	# template, checksums, SAR metadata; a tampered zip must fail; then the dist template linted,
-	# validated by SAM and held to the IAM check like the others.
-	$(VENV)/bin/python tests/release.py self-test
-	$(VENV)/bin/python tests/release.py build $(CRATE_VERSION) $(DIST_CHECK) --bootstraps $(LAMBDA_TARGET_DIR) --allow-dirty
-	$(VENV)/bin/python tests/check_release.py $(DIST_CHECK) --tamper-test
-	$(VENV)/bin/cfn-lint $(DIST_CHECK)/template.yaml
-	SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 --template-file $(DIST_CHECK)/template.yaml < /dev/null
-	$(VENV)/bin/python tests/iam_check.py $(DIST_CHECK)/template.yaml
-	$(MAKE) --no-print-directory e2e-release
+	# validated by SAM and held to the IAM check like the others. Meanwhile (one shell, so that it can
+	# be waited for), the end-to-end tests on these bootstraps, which mostly wait on moto: their output
+	# follows the checks'.
+	@echo "make e2e-release (in the background: target/e2e-release.log), and the release checks"; \
+	rm -f target/e2e-release.rc; \
+	{ $(MAKE_QUIETLY) e2e-release > target/e2e-release.log 2>&1; echo $$? > target/e2e-release.rc; } & e2e=$$!; \
+	checks=0; set -x; \
+	{ $(VENV)/bin/python tests/release.py self-test \
+	&& $(VENV)/bin/python tests/release.py build $(CRATE_VERSION) $(DIST_CHECK) --bootstraps $(LAMBDA_TARGET_DIR) --allow-dirty \
+	&& $(VENV)/bin/python tests/check_release.py $(DIST_CHECK) --tamper-test \
+	&& $(VENV)/bin/cfn-lint $(DIST_CHECK)/template.yaml \
+	&& SAM_CLI_TELEMETRY=0 $(VENV)/bin/sam validate --region us-east-1 --template-file $(DIST_CHECK)/template.yaml < /dev/null \
+	&& $(VENV)/bin/python tests/iam_check.py $(DIST_CHECK)/template.yaml; } || checks=$$?; \
+	{ set +x; } 2>/dev/null; wait $$e2e; cat target/e2e-release.log; \
+	[ $$checks = 0 ] && [ "$$(cat target/e2e-release.rc)" = 0 ]
 
 ## e2e-release: the end-to-end tests on the bootstraps `sam build` put in .aws-sam/build
 e2e-release:
