@@ -51,9 +51,7 @@ invoke:
 # finds cargo's work done. Its log: target/background.log; its process group: target/background.pid (.ci/run
 # stops it if the tests fail first). Its own session (setsid) is also its own scheduler autogroup where
 # the kernel groups by session (sched_autogroup), and nice only ranks processes within one autogroup:
-# so the group itself is set to nice 19 as well. One cargo job more than cores: at that priority a job
-# waiting for CPU costs the tests nothing, and at the end the last fat-LTO links overlap instead of
-# leaving a core idle behind the slowest.
+# so the group itself is set to nice 19 as well.
 
 # Every moto and end-to-end test holds the functions to template.yaml's IAM (tests/src/iam.rs); each
 # decision is appended to target/iam-decisions.log, summed up after the tests.
@@ -80,7 +78,7 @@ test:
 	@rm -f target/venv.done target/venv.failed; \
 	setsid sh -c '{ echo 19 > /proc/self/autogroup; } 2>/dev/null; \
 		{ test -x $(VENV)/bin/pip || $(PYTHON) -m venv $(VENV); } && $(PIP) "$(CARGO_LAMBDA_PIN)" \
-		&& { CARGO_BUILD_JOBS=$$(( $$(nproc) + 1 )) nice -n 19 $(MAKE) --no-print-directory lambdas & } \
+		&& { nice -n 19 $(MAKE) --no-print-directory lambdas & } \
 		&& $(MAKE) --no-print-directory venv && touch target/venv.done || touch target/venv.failed; \
 		wait; rm -f target/background.pid' \
 		> target/background.log 2>&1 < /dev/null & \
