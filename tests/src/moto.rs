@@ -62,9 +62,17 @@ impl MotoServer {
             .spawn()
             .expect("moto_server starts");
         let port = listening_port(child.stderr.take().expect("stderr is piped"));
-        let port = port.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|_| {
+        let port = port.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|error| {
             let _ = child.kill();
-            panic!("moto_server did not say which port it listens on within 30 s")
+            let _ = child.wait();
+            match error {
+                std::sync::mpsc::RecvTimeoutError::Timeout => {
+                    panic!("moto_server did not say which port it listens on within 30 s")
+                }
+                std::sync::mpsc::RecvTimeoutError::Disconnected => {
+                    panic!("moto_server ended, or named no port in its start-up line, before it listened")
+                }
+            }
         });
         let scripts = Scripts::default();
         let proxy = moto_fixing_proxy(format!("http://127.0.0.1:{port}"), scripts.clone());
