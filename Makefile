@@ -16,15 +16,14 @@ DEBUG_BUILD := cargo build --workspace --bins --jobs 3
 
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
-# venv is installed meanwhile at the lowest priority (nice 19): pip's 12-20 CPU-seconds then wait
-# for the build's last two minutes, when aws-sdk-ec2 compiles alone and one core is idle, rather than
-# delaying the crates before it (docs/build-times.md).
+# venv is installed meanwhile (mostly downloads, while the build keeps both cores busy). Where the
+# build's time goes, and what was tried: docs/testing.md, "The demo's build".
 # (Plain shell, not a recursive make: `make -n demo` must not install anything.)
 BIN_DIR = $${CARGO_TARGET_DIR:-target}/debug
 define build_drivers
 	@echo "Building the functions and the drivers (the first time about 6 min on 2 cores; moto installs meanwhile)"
 	@log=$$(mktemp); \
-	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || nice -n 19 sh -c '$(VENV_DEMO_INSTALL)'; } > $$log 2>&1 & venv=$$!; \
+	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
 	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
 	$(DEBUG_BUILD) --quiet; built=$$?; \
 	wait $$venv || { cat $$log; rm -f $$log; exit 1; }; rm -f $$log; exit $$built
