@@ -16,9 +16,9 @@ pub struct Service {
 
 impl MotoServer {
     /// One EC2 Query API call, unsigned but for the service scope moto routes by (a fixture, so not
-    /// held to any IAM policy); returns the first `<field>` of the answer. The fixtures need three EC2
+    /// held to any IAM policy); returns the first `<field>` of the answer. The fixtures need a few EC2
     /// calls: the whole aws-sdk-ec2 crate (minutes to compile) is not worth them.
-    async fn ec2_call(&self, params: &[(&str, &str)], field: &str) -> String {
+    pub async fn ec2_call(&self, params: &[(&str, &str)], field: &str) -> String {
         let params: Vec<(&str, &str)> = params.iter().copied().chain([("Version", "2016-11-15")]).collect();
         let (status, text) = crate::moto::query(&reqwest::Client::new(), &self.endpoint, "ec2", &params).await.unwrap();
         assert!(status.is_success(), "EC2 {params:?}: {status} {text}");

@@ -23,21 +23,22 @@ pub struct EndpointService {
 /// An NLB, an endpoint service on it (no private DNS name yet), and the public zone `example.com`.
 pub async fn endpoint_service(moto: &MotoServer) -> EndpointService {
     let config = moto.sdk_config();
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    let vpc = ec2.create_vpc().cidr_block("10.1.0.0/16").send().await.unwrap();
-    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
-    let subnet = ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.1.0.0/20").send().await.unwrap();
-    let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+    let vpc_id = moto.ec2_call(&[("Action", "CreateVpc"), ("CidrBlock", "10.1.0.0/16")], "vpcId").await;
+    let subnet_id = moto
+        .ec2_call(&[("Action", "CreateSubnet"), ("VpcId", &vpc_id), ("CidrBlock", "10.1.0.0/20")], "subnetId")
+        .await;
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&config);
     let nlb_arn = crate::ecs::internal_nlb(&elb, "shared-nlb", &subnet_id).await;
-    let service = ec2
-        .create_vpc_endpoint_service_configuration()
-        .network_load_balancer_arns(&nlb_arn)
-        .acceptance_required(true)
-        .send()
-        .await
-        .unwrap();
-    let service_id = service.service_configuration().unwrap().service_id().unwrap().to_string();
+    let service_id = moto
+        .ec2_call(
+            &[
+                ("Action", "CreateVpcEndpointServiceConfiguration"),
+                ("NetworkLoadBalancerArn.1", &nlb_arn),
+                ("AcceptanceRequired", "true"),
+            ],
+            "serviceId",
+        )
+        .await;
     let zone = aws_sdk_route53::Client::new(&config)
         .create_hosted_zone()
         .name(ZONE)

@@ -41,10 +41,13 @@ async fn the_name_is_set_its_record_written_and_its_verification_awaited() {
     assert!(started.load(Ordering::SeqCst), "the verification was started");
 
     // The name is on the service, and the one record is in the zone, its value quoted.
-    let ec2 = aws_sdk_ec2::Client::new(&moto.sdk_config());
-    let described =
-        ec2.describe_vpc_endpoint_service_configurations().service_ids(&service.service_id).send().await.unwrap();
-    assert_eq!(described.service_configurations()[0].private_dns_name(), Some(PRIVATE_DNS_NAME));
+    let name = moto
+        .ec2_call(
+            &[("Action", "DescribeVpcEndpointServiceConfigurations"), ("ServiceId.1", &service.service_id)],
+            "privateDnsName",
+        )
+        .await;
+    assert_eq!(name, PRIVATE_DNS_NAME);
     assert_eq!(
         txt_records(&moto, &service.zone_id).await,
         vec![(format!("{LABEL}.example.com."), vec![format!("\"{VALUE}\"")])]

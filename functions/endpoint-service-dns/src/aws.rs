@@ -1,78 +1,64 @@
 //! Talking to AWS: EC2 (the endpoint service), API Gateway (VPC links V1), Route 53 (shared::dns).
 
 use crate::decide::{ServiceDns, State, Verification};
-use aws_sdk_ec2::error::ProvideErrorMetadata;
+use crate::ec2;
 use shared::custom_resource::Failure;
 use shared::sdk;
 
 pub struct Ec2 {
-    pub client: aws_sdk_ec2::Client,
+    pub client: ec2::Client,
 }
 
 impl Ec2 {
     /// The service's private DNS name and verification; None when EC2 does not know the id.
     pub async fn service(&self, service_id: &str) -> Result<Option<ServiceDns>, String> {
-        let output =
-            match self.client.describe_vpc_endpoint_service_configurations().service_ids(service_id).send().await {
-                Ok(output) => output,
-                // Both codes are seen for an unknown service id.
-                Err(err)
-                    if err.as_service_error().and_then(|e| e.code()).is_some_and(|code| {
-                        matches!(code, "InvalidVpcEndpointServiceId.NotFound" | "InvalidVpcEndpointService.NotFound")
-                    }) =>
-                {
-                    return Ok(None);
-                }
-                Err(err) => return Err(sdk::describe(&err)),
-            };
-        let Some(config) = output.service_configurations().iter().find(|c| c.service_id() == Some(service_id)) else {
+        let services = match self.client.describe_service(service_id).await {
+            Ok(services) => services,
+            // Both codes are seen for an unknown service id.
+            Err(err)
+                if sdk::error_code(&err).is_some_and(|code| {
+                    matches!(code, "InvalidVpcEndpointServiceId.NotFound" | "InvalidVpcEndpointService.NotFound")
+                }) =>
+            {
+                return Ok(None);
+            }
+            Err(err) => return Err(sdk::describe(&err)),
+        };
+        let Some(config) = services.into_iter().find(|c| c.service_id.as_deref() == Some(service_id)) else {
             return Ok(None);
         };
-        let verification = config.private_dns_name_configuration().and_then(|c| {
+        let verification = config.private_dns_name_configuration.and_then(|c| {
             Some(Verification {
-                record_type: c.r#type().unwrap_or("TXT").to_string(),
-                name: c.name()?.to_string(),
-                value: c.value()?.to_string(),
-                state: State::parse(c.state().map(|s| s.as_str()).unwrap_or_default()),
+                record_type: c.record_type.unwrap_or_else(|| "TXT".to_string()),
+                name: c.name?,
+                value: c.value?,
+                state: State::parse(c.state.as_deref().unwrap_or_default()),
             })
         });
         Ok(Some(ServiceDns {
             service_id: service_id.to_string(),
-            private_dns_name: config.private_dns_name().map(str::to_string),
+            private_dns_name: config.private_dns_name,
             verification,
-            network_load_balancer_arns: config.network_load_balancer_arns().to_vec(),
+            network_load_balancer_arns: config.network_load_balancer_arns,
         }))
     }
 
     pub async fn set_private_dns_name(&self, service_id: &str, name: &str) -> Result<(), Failure> {
-        self.client
-            .modify_vpc_endpoint_service_configuration()
-            .service_id(service_id)
-            .private_dns_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| {
-                Failure::new(format!(
-                    "Could not set the private DNS name of endpoint service {service_id} to {name}: {}",
-                    sdk::describe(&err)
-                ))
-            })
+        self.client.set_private_dns_name(service_id, name).await.map_err(|err| {
+            Failure::new(format!(
+                "Could not set the private DNS name of endpoint service {service_id} to {name}: {}",
+                sdk::describe(&err)
+            ))
+        })
     }
 
     pub async fn start_verification(&self, service_id: &str) -> Result<(), Failure> {
-        self.client
-            .start_vpc_endpoint_service_private_dns_verification()
-            .service_id(service_id)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|err| {
-                Failure::new(format!(
-                    "Could not start the private DNS verification of endpoint service {service_id}: {}",
-                    sdk::describe(&err)
-                ))
-            })
+        self.client.start_verification(service_id).await.map_err(|err| {
+            Failure::new(format!(
+                "Could not start the private DNS verification of endpoint service {service_id}: {}",
+                sdk::describe(&err)
+            ))
+        })
     }
 }
 

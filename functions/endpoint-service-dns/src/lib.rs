@@ -14,6 +14,7 @@
 
 pub mod aws;
 pub mod decide;
+pub mod ec2;
 
 use aws::Ec2;
 use decide::{Progress, ServiceDns, State, Step, next_step};
@@ -67,17 +68,13 @@ pub struct EndpointServicePrivateDns {
 impl EndpointServicePrivateDns {
     pub fn new(config: &SdkConfig) -> Self {
         Self::from_clients(
-            aws_sdk_ec2::Client::new(config),
+            ec2::Client::new(config),
             aws_sdk_route53::Client::new(config),
             aws_sdk_apigateway::Client::new(config),
         )
     }
 
-    pub fn from_clients(
-        ec2: aws_sdk_ec2::Client,
-        route53: aws_sdk_route53::Client,
-        apigw: aws_sdk_apigateway::Client,
-    ) -> Self {
+    pub fn from_clients(ec2: ec2::Client, route53: aws_sdk_route53::Client, apigw: aws_sdk_apigateway::Client) -> Self {
         Self { ec2: Ec2 { client: ec2 }, dns: Dns { route53 }, apigw }
     }
 

@@ -5,15 +5,14 @@
 use super::*;
 use aws_sdk_apigateway::operation::get_vpc_links::GetVpcLinksOutput;
 use aws_sdk_apigateway::types::VpcLink;
-use aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::DescribeVpcEndpointServiceConfigurationsOutput;
-use aws_sdk_ec2::operation::modify_vpc_endpoint_service_configuration::ModifyVpcEndpointServiceConfigurationOutput;
-use aws_sdk_ec2::operation::start_vpc_endpoint_service_private_dns_verification::StartVpcEndpointServicePrivateDnsVerificationOutput;
-use aws_sdk_ec2::types::{DnsNameState, PrivateDnsNameConfiguration, ServiceConfiguration};
 use aws_sdk_route53::operation::change_resource_record_sets::ChangeResourceRecordSetsOutput;
 use aws_sdk_route53::operation::get_change::GetChangeOutput;
 use aws_sdk_route53::operation::get_hosted_zone::GetHostedZoneOutput;
 use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, HostedZone};
-use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleBuilder, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::client::interceptors::SharedInterceptor;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_types::body::SdkBody;
 use serde_json::json;
 use shared::custom_resource::{RequestType, testing};
 
@@ -22,17 +21,48 @@ const NLB: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalan
 const LABEL: &str = "_6e86v84tqgqubxbwii1m";
 const VALUE: &str = "vpce:l6p0ERxlTDkzRUHqdYQv";
 
-fn config(name: Option<&str>, state: Option<DnsNameState>) -> DescribeVpcEndpointServiceConfigurationsOutput {
-    let mut service = ServiceConfiguration::builder().service_id(SERVICE).network_load_balancer_arns(NLB);
-    if let Some(name) = name {
-        service = service.private_dns_name(name);
-    }
-    if let Some(state) = state {
-        service = service.private_dns_name_configuration(
-            PrivateDnsNameConfiguration::builder().r#type("TXT").name(LABEL).value(VALUE).state(state).build(),
-        );
-    }
-    DescribeVpcEndpointServiceConfigurationsOutput::builder().service_configurations(service.build()).build()
+/// EC2's answer to DescribeVpcEndpointServiceConfigurations, as EC2 writes it (XML, camelCase, lists
+/// of `item`): the unit tests read the same bytes the function reads from EC2.
+fn config(name: Option<&str>, state: Option<&str>) -> HttpResponse {
+    let name = name.map(|name| format!("<privateDnsName>{name}</privateDnsName>")).unwrap_or_default();
+    let verification = state
+        .map(|state| {
+            format!(
+                "<privateDnsNameConfiguration><state>{state}</state><type>TXT</type><value>{VALUE}</value>\
+                 <name>{LABEL}</name></privateDnsNameConfiguration>"
+            )
+        })
+        .unwrap_or_default();
+    ec2_answer(
+        200,
+        format!(
+            "<DescribeVpcEndpointServiceConfigurationsResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">\
+             <requestId>r1</requestId><serviceConfigurationSet><item><serviceType><item><serviceType>Interface\
+             </serviceType></item></serviceType><serviceId>{SERVICE}</serviceId><serviceName>com.amazonaws.vpce.\
+             us-east-1.{SERVICE}</serviceName><serviceState>Available</serviceState><acceptanceRequired>true\
+             </acceptanceRequired><networkLoadBalancerArnSet><item>{NLB}</item></networkLoadBalancerArnSet>{name}\
+             {verification}</item></serviceConfigurationSet></DescribeVpcEndpointServiceConfigurationsResponse>"
+        ),
+    )
+}
+
+fn ec2_answer(status: u16, body: String) -> HttpResponse {
+    HttpResponse::new(status.try_into().unwrap(), SdkBody::from(body))
+}
+
+/// `<Response><Errors><Error>`: how EC2 answers an error.
+fn ec2_error(status: u16, code: &str) -> HttpResponse {
+    ec2_answer(
+        status,
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>said \
+             EC2</Message></Error></Errors><RequestID>r2</RequestID></Response>"
+        ),
+    )
+}
+
+fn describe() -> RuleBuilder<ec2::DescribeService, Vec<ec2::ServiceConfiguration>, ec2::Ec2Error> {
+    RuleBuilder::new()
 }
 
 fn zone() -> Rule {
@@ -112,22 +142,52 @@ fn insync() -> Rule {
 }
 
 fn start() -> Rule {
-    mock!(aws_sdk_ec2::Client::start_vpc_endpoint_service_private_dns_verification)
-        .match_requests(|req| req.service_id() == Some(SERVICE))
-        .then_output(|| StartVpcEndpointServicePrivateDnsVerificationOutput::builder().return_value(true).build())
+    RuleBuilder::<ec2::StartVerification, (), ec2::Ec2Error>::new()
+        .match_requests(|req| req.service_id == SERVICE)
+        .then_http_response(|| {
+            ec2_answer(
+                200,
+                "<StartVpcEndpointServicePrivateDnsVerificationResponse><requestId>r3</requestId>\
+                             <return>true</return></StartVpcEndpointServicePrivateDnsVerificationResponse>"
+                    .into(),
+            )
+        })
 }
 
 fn modify() -> Rule {
-    mock!(aws_sdk_ec2::Client::modify_vpc_endpoint_service_configuration)
-        .match_requests(|req| {
-            req.service_id() == Some(SERVICE) && req.private_dns_name() == Some("service.example.com")
+    RuleBuilder::<ec2::SetPrivateDnsName, (), ec2::Ec2Error>::new()
+        .match_requests(|req| req.service_id == SERVICE && req.private_dns_name == "service.example.com")
+        .then_http_response(|| {
+            ec2_answer(
+                200,
+                "<ModifyVpcEndpointServiceConfigurationResponse><requestId>r4</requestId>\
+                             <return>true</return></ModifyVpcEndpointServiceConfigurationResponse>"
+                    .into(),
+            )
         })
-        .then_output(|| ModifyVpcEndpointServiceConfigurationOutput::builder().r#return(true).build())
+}
+
+/// EC2 through aws-smithy-mocks, as `mock_client!` sets up an SDK client: its interceptor answers
+/// the calls the rules match, and its HTTP client stands in for the network.
+fn ec2_client(rules: &[&Rule]) -> ec2::Client {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let config = shared::sdk::SdkConfig::builder()
+        .behavior_version(aws_smithy_runtime_api::client::behavior_version::BehaviorVersion::latest())
+        .region(aws_types::region::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "tests"),
+        ))
+        .http_client(aws_smithy_mocks::create_mock_http_client())
+        .build();
+    ec2::Client::with_interceptors(&config, vec![SharedInterceptor::new(interceptor)])
 }
 
 fn resource(ec2: &[&Rule], route53: &[&Rule], apigw: &[&Rule]) -> EndpointServicePrivateDns {
     EndpointServicePrivateDns::from_clients(
-        mock_client!(aws_sdk_ec2, RuleMode::MatchAny, ec2),
+        ec2_client(ec2),
         mock_client!(aws_sdk_route53, RuleMode::MatchAny, route53),
         mock_client!(aws_sdk_apigateway, RuleMode::MatchAny, apigw),
     )
@@ -146,14 +206,14 @@ async fn a_new_name_is_set_written_verified_and_awaited() {
     // Reads: the preflight's and the first poll's show no name; once set, pending (record written, its
     // change still PENDING); the second poll: pending (change INSYNC, verification started); the
     // third: pending; the fourth: verified.
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
-        .match_requests(|req| req.service_ids() == [SERVICE])
+    let describe = describe()
+        .match_requests(|req| req.service_id == SERVICE)
         .sequence()
-        .output(|| config(None, None))
+        .http_response(|| config(None, None))
         .times(2)
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
+        .http_response(|| config(Some("service.example.com"), Some("pendingVerification")))
         .times(3)
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)))
+        .http_response(|| config(Some("service.example.com"), Some("verified")))
         .build();
     let (modify, start, upsert, insync, zone, links) = (modify(), start(), upsert(), insync(), zone(), links(&[]));
     let resource = resource(&[&describe, &modify, &start], &[&zone, &upsert, &insync], &[&links]);
@@ -174,11 +234,11 @@ async fn a_new_name_is_set_written_verified_and_awaited() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_verification_fails_with_what_aws_looked_for() {
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+    let describe = describe()
         .sequence()
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
+        .http_response(|| config(Some("service.example.com"), Some("pendingVerification")))
         .times(3)
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)))
+        .http_response(|| config(Some("service.example.com"), Some("failed")))
         .repeatedly()
         .build();
     let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
@@ -196,8 +256,7 @@ async fn a_failed_verification_fails_with_what_aws_looked_for() {
 
 #[tokio::test(start_paused = true)]
 async fn an_already_verified_name_succeeds_without_writing() {
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
-        .then_output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)));
+    let describe = describe().then_http_response(|| config(Some("service.example.com"), Some("verified")));
     let (zone, links) = (zone(), links(&[]));
     let resource = resource(&[&describe], &[&zone], &[&links]);
     let (ctx, props) = ctx(props());
@@ -208,8 +267,7 @@ async fn an_already_verified_name_succeeds_without_writing() {
 
 #[tokio::test]
 async fn a_load_balancer_a_v1_link_targets_is_refused_before_anything_is_written() {
-    let describe =
-        mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_output(|| config(None, None));
+    let describe = describe().then_http_response(|| config(None, None));
     let (zone, links) = (zone(), links(&[NLB]));
     let resource = resource(&[&describe], &[&zone], &[&links]);
     let (ctx, props) = ctx(props());
@@ -220,8 +278,7 @@ async fn a_load_balancer_a_v1_link_targets_is_refused_before_anything_is_written
 
 #[tokio::test]
 async fn a_name_outside_the_zone_is_refused() {
-    let describe =
-        mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_output(|| config(None, None));
+    let describe = describe().then_http_response(|| config(None, None));
     let (zone, links) = (zone(), links(&[]));
     let resource = resource(&[&describe], &[&zone], &[&links]);
     let (ctx, props) =
@@ -238,11 +295,7 @@ async fn a_name_outside_the_zone_is_refused() {
 
 #[tokio::test]
 async fn an_unknown_service_is_named() {
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations).then_error(|| {
-        aws_sdk_ec2::operation::describe_vpc_endpoint_service_configurations::DescribeVpcEndpointServiceConfigurationsError::generic(
-            aws_sdk_ec2::error::ErrorMetadata::builder().code("InvalidVpcEndpointServiceId.NotFound").message("not found").build(),
-        )
-    });
+    let describe = describe().then_http_response(|| ec2_error(400, "InvalidVpcEndpointServiceId.NotFound"));
     let (zone, links) = (zone(), links(&[]));
     let resource = resource(&[&describe], &[&zone], &[&links]);
     let (ctx, props) = ctx(props());
@@ -270,12 +323,12 @@ async fn delete_makes_no_call_and_keeps_the_id() {
 async fn a_name_that_failed_before_is_retried_and_its_new_answer_awaited() {
     // An earlier attempt left `failed`: the record is written, the verification started again; AWS
     // shows the new attempt pending, then verified.
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
+    let describe = describe()
         .sequence()
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)))
+        .http_response(|| config(Some("service.example.com"), Some("failed")))
         .times(3)
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::PendingVerification)))
-        .output(|| config(Some("service.example.com"), Some(DnsNameState::Verified)))
+        .http_response(|| config(Some("service.example.com"), Some("pendingVerification")))
+        .http_response(|| config(Some("service.example.com"), Some("verified")))
         .repeatedly()
         .build();
     let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
@@ -289,8 +342,7 @@ async fn a_name_that_failed_before_is_retried_and_its_new_answer_awaited() {
 #[tokio::test(start_paused = true)]
 async fn a_name_that_fails_again_is_reported_after_the_grace() {
     // `failed` before and after the new attempt, never seen pending: reported, not waited out.
-    let describe = mock!(aws_sdk_ec2::Client::describe_vpc_endpoint_service_configurations)
-        .then_output(|| config(Some("service.example.com"), Some(DnsNameState::Failed)));
+    let describe = describe().then_http_response(|| config(Some("service.example.com"), Some("failed")));
     let (start, upsert, insync, zone, links) = (start(), upsert(), insync(), zone(), links(&[]));
     let resource = resource(&[&describe, &start], &[&zone, &upsert, &insync], &[&links]);
     let (ctx, props) = ctx(props());
@@ -319,4 +371,26 @@ fn properties_are_checked_before_any_call() {
         missing.contains("ServiceId") && missing.contains("PrivateDnsName") && missing.contains("HostedZoneId"),
         "{missing}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn ec2_throttling_is_retried_by_the_sdk_runtime_and_a_refusal_is_not() {
+    // RequestLimitExceeded (EC2's throttling code) then the answer: one describe that succeeds.
+    let throttled = describe()
+        .sequence()
+        .http_response(|| ec2_error(503, "RequestLimitExceeded"))
+        .http_response(|| config(None, None))
+        .build();
+    let client = ec2_client(&[&throttled]);
+    let services = client.describe_service(SERVICE).await.unwrap();
+    assert_eq!(throttled.num_calls(), 2);
+    assert_eq!(services[0].service_id.as_deref(), Some(SERVICE));
+    assert_eq!(services[0].network_load_balancer_arns, [NLB]);
+    assert_eq!(services[0].private_dns_name, None);
+
+    // A refusal is final at once, and reads as EC2's code and message.
+    let refused = describe().then_http_response(|| ec2_error(403, "UnauthorizedOperation"));
+    let err = ec2_client(&[&refused]).describe_service(SERVICE).await.unwrap_err();
+    assert_eq!(refused.num_calls(), 1);
+    assert_eq!(shared::sdk::describe(&err), "UnauthorizedOperation: said EC2");
 }
