@@ -8,11 +8,10 @@ FUNCTIONS := vpc-link-waiter execute-api-disabler certificate-validator target-g
 
 # One debug build serves the tests, the demo and `make invoke`: the whole workspace (toolkit-tests
 # names the tests' features as normal dependencies, so these builds and `cargo test --workspace` share
-# one feature set and nothing is compiled twice). Three jobs on two cores: cargo starts the crates most
-# others wait on first, which leaves aws-sdk-ec2 (the longest single compile, about 170 s, needed by
-# one function) for last; a third slot starts it sooner (measured on a fresh clone: about 130 s in,
-# once the other SDK crates have started, and the build's last two minutes are it alone).
-DEBUG_BUILD := cargo build --workspace --bins --jobs 3
+# one feature set and nothing is compiled twice). One job per core: with no single crate much longer
+# than the others (aws-sdk-ec2, about 170 s of one core, is no longer in the build: endpoint-service-dns
+# makes its three EC2 calls on the SDK's runtime), cargo's own order keeps both cores busy to the end.
+DEBUG_BUILD := cargo build --workspace --bins
 
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
