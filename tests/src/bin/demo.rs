@@ -75,7 +75,7 @@ async fn demo() {
     }
     drop(waiter);
 
-    step(7, "Custom::VpcLinkReady: a link PENDING for 10 s, with 3-second invocations");
+    step(7, "Custom::VpcLinkReady: a link PENDING for 6 s, with 3-second invocations");
     println!("   (moto's links are AVAILABLE at once, so a scripted API Gateway plays the PENDING link)");
     pending_link().await;
 
@@ -360,8 +360,12 @@ async fn deployment_ids(apigw: &aws_sdk_apigateway::Client, api_id: &str) -> Vec
     ids
 }
 
+/// How long the scripted link stays PENDING: long enough for two continuations (3-second invocations,
+/// a poll every 4 s), short enough not to keep the demo waiting.
+const PENDING_FOR: Duration = Duration::from_secs(6);
+
 async fn pending_link() {
-    let apigateway = scripted_apigateway(Duration::from_secs(10));
+    let apigateway = scripted_apigateway(PENDING_FOR);
     let receiver = StubServer::start(|_| Reply::status(200));
     let mut lambda = LambdaEmulator::start(Duration::from_secs(3));
     lambda.spawn(
@@ -383,7 +387,7 @@ async fn pending_link() {
             .recorded()
             .iter()
             .map(|poll| {
-                let status = if poll.at - started < Duration::from_secs(10) { "PENDING" } else { "AVAILABLE" };
+                let status = if poll.at - started < PENDING_FOR { "PENDING" } else { "AVAILABLE" };
                 (poll.at, format!("GetVpcLink -> {status}"))
             })
             .collect();
