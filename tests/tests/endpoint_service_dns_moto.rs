@@ -40,6 +40,20 @@ async fn the_name_is_set_its_record_written_and_its_verification_awaited() {
     assert_eq!(response["Data"]["TxtRecordValue"], VALUE);
     assert!(started.load(Ordering::SeqCst), "the verification was started");
 
+    // The function's EC2 calls run on the SDK's runtime (src/ec2.rs): signed with SigV4 for ec2 in the
+    // function's region, with the SDK's user agent and retry headers.
+    let modify = moto
+        .requests()
+        .into_iter()
+        .find(|r| r.body.starts_with(b"Action=ModifyVpcEndpointServiceConfiguration&"))
+        .expect("the function set the name");
+    let authorization = modify.header("authorization").unwrap_or_default();
+    assert!(authorization.starts_with("AWS4-HMAC-SHA256 Credential="), "{authorization}");
+    assert!(authorization.contains("/us-east-1/ec2/aws4_request"), "{authorization}");
+    assert!(modify.header("x-amz-date").is_some() && modify.header("amz-sdk-invocation-id").is_some());
+    let agent = modify.header("user-agent").unwrap_or_default();
+    assert!(agent.contains(" api/ec2/"), "{agent}");
+
     // The name is on the service, and the one record is in the zone, its value quoted.
     let name = moto
         .ec2_call(

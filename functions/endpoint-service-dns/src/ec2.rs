@@ -20,6 +20,7 @@ use aws_runtime::invocation_id::InvocationIdInterceptor;
 use aws_runtime::recursion_detection::RecursionDetectionInterceptor;
 use aws_runtime::request_info::RequestInfoInterceptor;
 use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
+use aws_runtime::user_agent::{ApiMetadata, UserAgentInterceptor};
 use aws_smithy_runtime::client::identity::IdentityCache;
 use aws_smithy_runtime::client::orchestrator::operation::Operation;
 use aws_smithy_runtime::client::retries::classifiers::{HttpStatusCodeClassifier, TransientErrorClassifier};
@@ -96,8 +97,8 @@ impl fmt::Display for Ec2Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (self.0.code(), self.0.message()) {
             (Some(code), Some(message)) => write!(f, "{code}: {message}"),
-            (Some(code), None) => f.write_str(code),
-            _ => f.write_str("EC2 answered with an error that names no code"),
+            (Some(text), None) | (None, Some(text)) => f.write_str(text),
+            (None, None) => f.write_str("EC2 answered with an error that names no code"),
         }
     }
 }
@@ -163,8 +164,8 @@ impl Client {
 
 /// What every operation shares, as an SDK client sets it up: the endpoint, SigV4 for `ec2` in the
 /// config's region, the config's retries, timeouts and HTTP client, and the SDK's request headers
-/// (amz-sdk-invocation-id and amz-sdk-request, which let AWS tell a retry from a new call; X-Amzn-Trace-Id
-/// from Lambda's environment).
+/// (the user agent; amz-sdk-invocation-id and amz-sdk-request, which let AWS tell a retry from a new
+/// call; X-Amzn-Trace-Id from Lambda's environment).
 struct Base {
     endpoint: String,
     auth: SharedRuntimePlugin,
@@ -177,6 +178,12 @@ impl Base {
         let region = config.region().map(|r| r.as_ref().to_string()).unwrap_or_default();
         let mut layer = Layer::new("ec2-sigv4");
         layer.store_put(AuthSchemeOptionResolverParams::new(()));
+        // The user agent names the service and this crate's version (and AWS_SDK_UA_APP_ID's app id, as
+        // for the SDK clients): what CloudTrail shows as the caller's userAgent.
+        layer.store_put(ApiMetadata::new("ec2", env!("CARGO_PKG_VERSION")));
+        if let Some(app_name) = config.app_name() {
+            layer.store_put(app_name.clone());
+        }
         layer.store_put(SigV4OperationSigningConfig {
             region: Some(SigningRegion::from(Region::new(region.clone()))),
             name: Some(SigningName::from_static("ec2")),
@@ -205,6 +212,7 @@ impl Base {
             .retry_classifier(HttpStatusCodeClassifier::default())
             .retry_classifier(TransientErrorClassifier::<Ec2Error>::new())
             .retry_classifier(AwsErrorCodeClassifier::<Ec2Error>::new())
+            .interceptor(UserAgentInterceptor::new())
             .interceptor(InvocationIdInterceptor::new())
             .interceptor(RequestInfoInterceptor::new())
             .interceptor(RecursionDetectionInterceptor::new())
@@ -297,7 +305,15 @@ fn read<O>(
     if response.status().is_success() {
         return output(body).map_err(OrchestratorError::other);
     }
-    let error = error_metadata(body).map_err(OrchestratorError::other)?;
+    // An answer that is not EC2's error XML (a proxy's page, a cut body) still fails as an answer with
+    // its status: the retry classifiers look at the status, and the reason says what came back.
+    let error = match error_metadata(body) {
+        Ok(meta) if meta.code().is_some() => meta,
+        _ => {
+            let status = response.status().as_u16();
+            ErrorMetadata::builder().message(format!("HTTP {status}, and a body that is not EC2's error XML")).build()
+        }
+    };
     Err(OrchestratorError::operation(Ec2Error(error)))
 }
 

@@ -394,3 +394,12 @@ async fn ec2_throttling_is_retried_by_the_sdk_runtime_and_a_refusal_is_not() {
     assert_eq!(refused.num_calls(), 1);
     assert_eq!(shared::sdk::describe(&err), "UnauthorizedOperation: said EC2");
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_answer_that_is_not_ec2_xml_is_retried_then_named_by_its_status() {
+    let bad = describe().then_http_response(|| ec2_answer(502, "<html>Bad Gateway</html>".into()));
+    let err = ec2_client(&[&bad]).describe_service(SERVICE).await.unwrap_err();
+    assert_eq!(bad.num_calls(), 3, "the standard retry mode's 3 attempts");
+    let reason = shared::sdk::describe(&err);
+    assert!(reason.contains("HTTP 502, and a body that is not EC2's error XML"), "{reason}");
+}
