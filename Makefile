@@ -16,11 +16,11 @@ DEBUG_BUILD := cargo build --workspace --bins
 # The demo and `make invoke` need moto and one cargo build: the functions and the drivers in one
 # invocation, so every dependency compiles once (dev profile: no debug info for dependencies). The
 # venv is installed meanwhile (mostly downloads, while the build keeps both cores busy). Where the
-# build's time goes, and what was tried: docs/testing.md, "The demo's build".
+# build's time goes, and what was tried: docs/testing.md, "The build's time".
 # (Plain shell, not a recursive make: `make -n demo` must not install anything.)
 BIN_DIR = $${CARGO_TARGET_DIR:-target}/debug
 define build_drivers
-	@echo "Building the functions and the drivers (the first time about 3½ min on 2 cores; moto installs meanwhile)"
+	@echo "Building the functions and the drivers (the first time about 3-4 min on 2 cores; moto installs meanwhile)"
 	@log=$$(mktemp); \
 	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
 	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
@@ -46,7 +46,7 @@ invoke:
 # runs the end-to-end tests again on the release bootstraps `sam build` ships.
 #
 # Two cores, used at once: the pinned tools install (mostly downloads) while cargo builds, and the
-# release build (`make lambdas`, about 16 CPU-minutes) starts as soon as cargo-lambda (installed first)
+# release build (`make lambdas`, about 11 CPU-minutes) starts as soon as cargo-lambda (installed first)
 # is there, at the lowest priority (nice 19): it takes what the debug build and the tests leave idle (the tests mostly
 # wait on sockets and clocks), never their time. `make package` waits for it to end, then `sam build`
 # finds cargo's work done. Its log: target/background.log; its process group: target/background.pid (.ci/run
