@@ -43,22 +43,33 @@ impl Ec2 {
         }))
     }
 
-    pub async fn set_private_dns_name(&self, service_id: &str, name: &str) -> Result<(), Failure> {
-        self.client.set_private_dns_name(service_id, name).await.map_err(|err| {
-            Failure::new(format!(
-                "Could not set the private DNS name of endpoint service {service_id} to {name}: {}",
-                sdk::describe(&err)
-            ))
-        })
+    pub async fn set_private_dns_name(&self, service_id: &str, name: &str) -> Result<Change, Failure> {
+        let result = self.client.set_private_dns_name(service_id, name).await;
+        change(result, || format!("Could not set the private DNS name of endpoint service {service_id} to {name}"))
     }
 
-    pub async fn start_verification(&self, service_id: &str) -> Result<(), Failure> {
-        self.client.start_verification(service_id).await.map_err(|err| {
-            Failure::new(format!(
-                "Could not start the private DNS verification of endpoint service {service_id}: {}",
-                sdk::describe(&err)
-            ))
-        })
+    pub async fn start_verification(&self, service_id: &str) -> Result<Change, Failure> {
+        let result = self.client.start_verification(service_id).await;
+        change(result, || format!("Could not start the private DNS verification of endpoint service {service_id}"))
+    }
+}
+
+/// What became of a call that changes the service.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    /// No definite answer after the SDK's retries (a timeout, a lost connection or answer, throttling,
+    /// a server error): EC2 may or may not have made the change, so the next poll reads the service
+    /// and decides again rather than failing the stack on a change that may have been made.
+    Unknown(String),
+}
+
+fn change(result: ec2::Ec2Result<()>, what: impl FnOnce() -> String) -> Result<Change, Failure> {
+    match result {
+        Ok(()) => Ok(Change::Done),
+        Err(err) if sdk::is_transient(&err) => Ok(Change::Unknown(sdk::describe(&err))),
+        // A refusal (bad input, no permission, a service in the wrong state) is definite.
+        Err(err) => Err(Failure::new(format!("{}: {}", what(), sdk::describe(&err)))),
     }
 }
 

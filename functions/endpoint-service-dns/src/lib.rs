@@ -16,7 +16,7 @@ pub mod aws;
 pub mod decide;
 pub mod ec2;
 
-use aws::Ec2;
+use aws::{Change, Ec2};
 use decide::{Progress, ServiceDns, State, Step, next_step};
 use shared::custom_resource::{Ctx, CustomResource, Failure, FromProperties, PropertyReader, Success};
 use shared::dns::{Dns, Record};
@@ -145,7 +145,10 @@ impl EndpointServicePrivateDns {
                 Step::Verified => return Ok(Poll::Ready(service)),
                 Step::Failed => return Err(verification_failed(props, zone, &service)),
                 Step::SetName => {
-                    self.ec2.set_private_dns_name(id, &props.private_dns_name).await?;
+                    if let Change::Unknown(why) = self.ec2.set_private_dns_name(id, &props.private_dns_name).await? {
+                        tracing::warn!(%why, "no answer to setting the private DNS name; the next poll reads it");
+                        return Ok(Poll::Pending);
+                    }
                     tracing::info!(name = %props.private_dns_name, "private DNS name set");
                     ctx.save_progress(&Progress { name_set: true, ..Progress::default() });
                     continue;
@@ -213,7 +216,11 @@ impl EndpointServicePrivateDns {
         service: &ServiceDns,
         progress: Progress,
     ) -> Result<(), Failure> {
-        self.ec2.start_verification(&props.service_id).await?;
+        if let Change::Unknown(why) = self.ec2.start_verification(&props.service_id).await? {
+            // Not recorded as started: the next poll reads the service and starts it again.
+            tracing::warn!(%why, "no answer to starting the verification; the next poll starts it again");
+            return Ok(());
+        }
         let failed = service.verification.as_ref().is_some_and(|v| v.state == State::Failed);
         tracing::info!(failed_before = failed, "verification started");
         ctx.save_progress(&Progress {

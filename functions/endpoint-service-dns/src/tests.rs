@@ -144,27 +144,31 @@ fn insync() -> Rule {
 fn start() -> Rule {
     RuleBuilder::<ec2::StartVerification, (), ec2::Ec2Error>::new()
         .match_requests(|req| req.service_id == SERVICE)
-        .then_http_response(|| {
-            ec2_answer(
-                200,
-                "<StartVpcEndpointServicePrivateDnsVerificationResponse><requestId>r3</requestId>\
-                             <return>true</return></StartVpcEndpointServicePrivateDnsVerificationResponse>"
-                    .into(),
-            )
-        })
+        .then_http_response(started)
+}
+
+fn started() -> HttpResponse {
+    ec2_answer(
+        200,
+        "<StartVpcEndpointServicePrivateDnsVerificationResponse><requestId>r3</requestId><return>true</return>\
+         </StartVpcEndpointServicePrivateDnsVerificationResponse>"
+            .into(),
+    )
 }
 
 fn modify() -> Rule {
     RuleBuilder::<ec2::SetPrivateDnsName, (), ec2::Ec2Error>::new()
         .match_requests(|req| req.service_id == SERVICE && req.private_dns_name == "service.example.com")
-        .then_http_response(|| {
-            ec2_answer(
-                200,
-                "<ModifyVpcEndpointServiceConfigurationResponse><requestId>r4</requestId>\
-                             <return>true</return></ModifyVpcEndpointServiceConfigurationResponse>"
-                    .into(),
-            )
-        })
+        .then_http_response(modified)
+}
+
+fn modified() -> HttpResponse {
+    ec2_answer(
+        200,
+        "<ModifyVpcEndpointServiceConfigurationResponse><requestId>r4</requestId><return>true</return>\
+         </ModifyVpcEndpointServiceConfigurationResponse>"
+            .into(),
+    )
 }
 
 /// EC2 through aws-smithy-mocks, as `mock_client!` sets up an SDK client: its interceptor answers
@@ -230,6 +234,59 @@ async fn a_new_name_is_set_written_verified_and_awaited() {
     assert_eq!(success.data["PrivateDnsName"], "service.example.com");
     assert_eq!(success.data["TxtRecordName"], format!("{LABEL}.example.com"));
     assert_eq!(success.data["TxtRecordValue"], VALUE);
+}
+
+/// EC2 answering a change with 503 Unavailable on all three of the SDK's attempts, then with success.
+fn unanswered<I: Send + Sync + std::fmt::Debug + 'static>(ok: fn() -> HttpResponse) -> Rule {
+    RuleBuilder::<I, (), ec2::Ec2Error>::new()
+        .sequence()
+        .http_response(|| ec2_error(503, "Unavailable"))
+        .times(3)
+        .http_response(ok)
+        .repeatedly()
+        .build()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_left_without_an_answer_is_read_again_not_failed() {
+    // Setting the name and starting the verification each go unanswered (EC2 may or may not have made
+    // the change): the poll after reads the service and goes on. Reads: the preflight's and the first
+    // poll's show no name; the second poll sees it set (record written, change PENDING); the third
+    // (INSYNC) starts the verification, unanswered; the fourth starts it again; the fifth: verified.
+    let describe = describe()
+        .sequence()
+        .http_response(|| config(None, None))
+        .times(2)
+        .http_response(|| config(Some("service.example.com"), Some("pendingVerification")))
+        .times(3)
+        .http_response(|| config(Some("service.example.com"), Some("verified")))
+        .repeatedly()
+        .build();
+    let modify = unanswered::<ec2::SetPrivateDnsName>(modified);
+    let start = unanswered::<ec2::StartVerification>(started);
+    let (upsert, insync, zone, links) = (upsert(), insync(), zone(), links(&[]));
+    let resource = resource(&[&describe, &modify, &start], &[&zone, &upsert, &insync], &[&links]);
+    let (ctx, props) = ctx(props());
+    let success = resource.create(&ctx, props).await.unwrap();
+    assert_eq!(success.data["VerificationState"], "verified");
+    assert_eq!((modify.num_calls(), upsert.num_calls(), start.num_calls()), (3, 1, 4), "set once, started twice");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_change_ec2_refuses_fails_with_its_reason() {
+    let describe = describe().then_http_response(|| config(None, None));
+    let modify = RuleBuilder::<ec2::SetPrivateDnsName, (), ec2::Ec2Error>::new()
+        .then_http_response(|| ec2_error(400, "InvalidParameter"));
+    let (zone, links) = (zone(), links(&[]));
+    let resource = resource(&[&describe, &modify], &[&zone], &[&links]);
+    let (ctx, props) = ctx(props());
+    let failure = resource.create(&ctx, props).await.unwrap_err();
+    assert_eq!(modify.num_calls(), 1, "a refusal is not retried");
+    assert_eq!(
+        failure.reason,
+        "Could not set the private DNS name of endpoint service vpce-svc-0123456789abcdef0 to service.example.com: \
+         InvalidParameter: said EC2"
+    );
 }
 
 #[tokio::test(start_paused = true)]
