@@ -20,7 +20,7 @@ DEBUG_BUILD := cargo build --workspace --bins
 # (Plain shell, not a recursive make: `make -n demo` must not install anything.)
 BIN_DIR = $${CARGO_TARGET_DIR:-target}/debug
 define build_drivers
-	@echo "Building the functions and the drivers (the first time about 3-4 min on 2 cores; moto installs meanwhile)"
+	@echo "Building the functions and the drivers (the first time about 3 min on 2 cores; moto installs meanwhile)"
 	@log=$$(mktemp); \
 	{ [ $(VENV)/.demo-installed -nt tests/requirements-demo.txt ] || { $(VENV_DEMO_INSTALL); }; } > $$log 2>&1 & venv=$$!; \
 	trap 'kill $$venv 2>/dev/null; rm -f $$log' INT TERM; \
