@@ -113,10 +113,10 @@ impl ProvideErrorMetadata for Ec2Error {
 
 pub type Ec2Result<T> = Result<T, SdkError<Ec2Error, HttpResponse>>;
 
-/// The three operations, built once at init; none without a region (each call then fails at once, as
-/// an SDK client's does: "Missing Region").
+/// The three operations, built once at init; none when the configuration has no endpoint (each call
+/// then fails at once with the reason, as an SDK client's does).
 pub struct Client {
-    operations: Option<Operations>,
+    operations: Result<Operations, &'static str>,
 }
 
 struct Operations {
@@ -132,8 +132,9 @@ impl Client {
 
     /// The same, with more interceptors (the tests': aws-smithy-mocks' `MockResponseInterceptor`).
     pub fn with_interceptors(config: &SdkConfig, interceptors: Vec<SharedInterceptor>) -> Self {
-        let Some(base) = Base::new(config, interceptors) else {
-            return Self { operations: None };
+        let base = match Base::new(config, interceptors) {
+            Ok(base) => base,
+            Err(why) => return Self { operations: Err(why) },
         };
         let operations = Operations {
             describe: base
@@ -152,13 +153,11 @@ impl Client {
                 .deserializer(|response| read(response, |_| Ok(())))
                 .build(),
         };
-        Self { operations: Some(operations) }
+        Self { operations: Ok(operations) }
     }
 
     fn operations(&self) -> Result<&Operations, Box<SdkError<Ec2Error, HttpResponse>>> {
-        self.operations.as_ref().ok_or_else(|| {
-            Box::new(SdkError::construction_failure("Invalid Configuration: Missing Region (AWS_REGION is not set)"))
-        })
+        self.operations.as_ref().map_err(|why| Box::new(SdkError::construction_failure(*why)))
     }
 
     /// The service's configuration; EC2 answers an unknown id with an error (see aws.rs).
@@ -189,10 +188,11 @@ struct Base {
 }
 
 impl Base {
-    fn new(config: &SdkConfig, interceptors: Vec<SharedInterceptor>) -> Option<Self> {
+    fn new(config: &SdkConfig, interceptors: Vec<SharedInterceptor>) -> Result<Self, &'static str> {
         // SigV4 signs for a region: without one there is nothing to call (the SDK's "Missing Region").
-        let region = config.region().map(|r| r.as_ref().to_string()).filter(|r| !r.is_empty())?;
-        let endpoint = endpoint(config, &region);
+        let region = config.region().map(|r| r.as_ref().to_string()).filter(|r| !r.is_empty());
+        let region = region.ok_or("Invalid Configuration: Missing Region (AWS_REGION is not set)")?;
+        let endpoint = endpoint(config, &region)?;
         let mut layer = Layer::new("ec2-sigv4");
         layer.store_put(AuthSchemeOptionResolverParams::new(()));
         // The user agent names the service and this crate's version (and AWS_SDK_UA_APP_ID's app id, as
@@ -217,7 +217,7 @@ impl Base {
         let auth = SharedRuntimePlugin::new(
             StaticRuntimePlugin::new().with_config(layer.freeze()).with_runtime_components(components),
         );
-        Some(Self { endpoint, auth, config: config.clone(), interceptors })
+        Ok(Self { endpoint, auth, config: config.clone(), interceptors })
     }
 
     fn operation(&self, name: &'static str) -> aws_smithy_runtime::client::orchestrator::operation::OperationBuilder {
@@ -256,28 +256,32 @@ impl Base {
     }
 }
 
-/// EC2's endpoint, as the SDK resolves it: `AWS_ENDPOINT_URL_EC2`, then `AWS_ENDPOINT_URL` (both in the
-/// config, see shared::sdk), then the region's, by aws-sdk-ec2's endpoint rules (1.274.0):
-/// `ec2.<region>.<suffix>`, `ec2-fips.` with FIPS (but `ec2.<region>.amazonaws.com` in GovCloud, by the
-/// SDK's rule), the partition's dual-stack suffix with dual-stack. The
-/// suffixes are the SDK's partition table's (aws-sdk-* `endpoint_lib.rs`); a region of no known
-/// partition is in `aws`, as there. (Amazon EC2 developer guide, "Amazon EC2 service endpoints"; AWS
-/// General Reference, "FIPS endpoints".)
-fn endpoint(config: &SdkConfig, region: &str) -> String {
+/// EC2's endpoint, by aws-sdk-ec2's endpoint rules (1.274.0): `AWS_ENDPOINT_URL_EC2`, then
+/// `AWS_ENDPOINT_URL` (both in the config, see shared::sdk), refused with FIPS or dual-stack as the
+/// SDK refuses them; else the region's: `ec2.<region>.<suffix>`, `ec2-fips.` with FIPS (but
+/// `ec2.<region>.amazonaws.com` in GovCloud, by the SDK's rule), the partition's dual-stack suffix
+/// with dual-stack. The suffixes are the SDK's partition table's (aws-sdk-* `endpoint_lib.rs`); a
+/// region of no known partition is in `aws`, as there. (Amazon EC2 developer guide, "Amazon EC2
+/// service endpoints"; AWS General Reference, "FIPS endpoints".)
+fn endpoint(config: &SdkConfig, region: &str) -> Result<String, &'static str> {
+    let fips = config.use_fips().unwrap_or(false);
+    let dual_stack = config.use_dual_stack().unwrap_or(false);
     let key = ServiceConfigKey::builder().service_id("EC2").env("AWS_ENDPOINT_URL").profile("endpoint_url").build();
     let service_url = key.ok().and_then(|key| config.service_config()?.load_config(key));
     if let Some(url) = service_url.or_else(|| config.endpoint_url().map(str::to_string)) {
-        return url;
+        return match (fips, dual_stack) {
+            (true, _) => Err("Invalid Configuration: FIPS and custom endpoint are not supported"),
+            (_, true) => Err("Invalid Configuration: Dualstack and custom endpoint are not supported"),
+            _ => Ok(url),
+        };
     }
-    let fips = config.use_fips().unwrap_or(false);
-    let dual_stack = config.use_dual_stack().unwrap_or(false);
     let (partition, suffix, dual_stack_suffix) = partition(region);
     let host = if fips { "ec2-fips" } else { "ec2" };
-    match (fips, dual_stack) {
+    Ok(match (fips, dual_stack) {
         (true, false) if partition == "aws-us-gov" => format!("https://ec2.{region}.amazonaws.com"),
         (_, true) => format!("https://{host}.{region}.{dual_stack_suffix}"),
         (_, false) => format!("https://{host}.{region}.{suffix}"),
-    }
+    })
 }
 
 /// The region's partition: its id, DNS suffix and dual-stack DNS suffix (the SDK's partition table).
@@ -510,15 +514,22 @@ mod tests {
             ("il-central-1", &[], "https://ec2.il-central-1.amazonaws.com"),
         ];
         for (region, vars, url) in cases {
-            assert_eq!(endpoint(&config(vars), region), *url, "{region} {vars:?}");
+            assert_eq!(endpoint(&config(vars), region).as_deref(), Ok(*url), "{region} {vars:?}");
         }
+        let custom = ("AWS_ENDPOINT_URL", "http://localhost:5000");
+        assert_eq!(endpoint(&config(&[custom]), "us-east-1").as_deref(), Ok("http://localhost:5000"));
+        // As aws-sdk-ec2's rules: a custom endpoint is neither FIPS nor dual-stack.
         assert_eq!(
-            endpoint(&config(&[("AWS_ENDPOINT_URL", "http://localhost:5000")]), "us-east-1"),
-            "http://localhost:5000"
+            endpoint(&config(&[custom, fips]), "us-east-1"),
+            Err("Invalid Configuration: FIPS and custom endpoint are not supported")
+        );
+        assert_eq!(
+            endpoint(&config(&[custom, dual_stack]), "us-east-1"),
+            Err("Invalid Configuration: Dualstack and custom endpoint are not supported")
         );
         let both =
             config(&[("AWS_ENDPOINT_URL", "http://localhost:5000"), ("AWS_ENDPOINT_URL_EC2", "http://localhost:6000")]);
-        assert_eq!(endpoint(&both, "us-east-1"), "http://localhost:6000");
+        assert_eq!(endpoint(&both, "us-east-1").as_deref(), Ok("http://localhost:6000"));
     }
 
     #[tokio::test]

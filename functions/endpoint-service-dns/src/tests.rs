@@ -267,9 +267,12 @@ async fn a_change_left_without_an_answer_is_read_again_not_failed() {
     let (upsert, insync, zone, links) = (upsert(), insync(), zone(), links(&[]));
     let resource = resource(&[&describe, &modify, &start], &[&zone, &upsert, &insync], &[&links]);
     let (ctx, props) = ctx(props());
+    let started = tokio::time::Instant::now();
     let success = resource.create(&ctx, props).await.unwrap();
     assert_eq!(success.data["VerificationState"], "verified");
     assert_eq!((modify.num_calls(), upsert.num_calls(), start.num_calls()), (3, 1, 4), "set once, started twice");
+    // Each unanswered change ends its poll (no step taken on a change that may not have been made).
+    assert_eq!((describe.num_calls(), started.elapsed()), (6, 4 * POLL_INTERVAL), "5 polls after the preflight");
 }
 
 #[tokio::test(start_paused = true)]
