@@ -148,12 +148,12 @@ fn start() -> Rule {
 }
 
 fn started() -> HttpResponse {
-    ec2_answer(
-        200,
-        "<StartVpcEndpointServicePrivateDnsVerificationResponse><requestId>r3</requestId><return>true</return>\
-         </StartVpcEndpointServicePrivateDnsVerificationResponse>"
-            .into(),
-    )
+    returned_true("StartVpcEndpointServicePrivateDnsVerification")
+}
+
+/// EC2's success answer to an action that returns `<return>true</return>`.
+fn returned_true(action: &str) -> HttpResponse {
+    ec2_answer(200, format!("<{action}Response><requestId>r3</requestId><return>true</return></{action}Response>"))
 }
 
 fn modify() -> Rule {
@@ -163,12 +163,7 @@ fn modify() -> Rule {
 }
 
 fn modified() -> HttpResponse {
-    ec2_answer(
-        200,
-        "<ModifyVpcEndpointServiceConfigurationResponse><requestId>r4</requestId><return>true</return>\
-         </ModifyVpcEndpointServiceConfigurationResponse>"
-            .into(),
-    )
+    returned_true("ModifyVpcEndpointServiceConfiguration")
 }
 
 /// EC2 through aws-smithy-mocks, as `mock_client!` sets up an SDK client: its interceptor answers
